@@ -1,0 +1,121 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>AF* (Ex. 4.1): how good a copy of the sellers' features a task gets for its bid.</summary>
+public static class Allocation
+{
+    /// <summary>Noise level max(0, p - b) * sigma: a bid at or above the price gets the features exactly.</summary>
+    public static double NoiseScale(double price, double bid, double sigma) => Math.Max(0.0, price - bid) * sigma;
+
+    /// <summary>X~_m = X_m + s E_m, materialised (the Gram path never needs it; predictions and checks do).</summary>
+    public static double[][] Allocate(FeatureSet sellers, NoiseMatrix noise, double noiseScale)
+    {
+        var rows = new double[sellers.Sellers][];
+        for (var m = 0; m < rows.Length; m++)
+        {
+            var x = sellers.Row(m);
+            var e = noise.Row(m);
+            var r = new double[x.Length];
+            for (var t = 0; t < r.Length; t++) r[t] = x[t] + noiseScale * e[t];
+            rows[m] = r;
+        }
+        return rows;
+    }
+}
+
+/// <summary>
+/// The gain G of one task as a function of price and bid, and what follows from it: the buyer's gain G(b),
+/// Myerson's revenue RF* (Eq. 3), the counterfactual revenue curve over the price grid that PF* learns from,
+/// and the buyer's predictions. All from one set of task moments and one noise matrix.
+/// </summary>
+public sealed class TaskGains
+{
+    private readonly TaskMoments _moments;
+    private readonly MarketParameters _parameters;
+    private readonly Dictionary<double, double> _gainAtNoise = new();
+    private GainSystem? _exactSystem;
+
+    public TaskGains(TaskMoments moments, MarketParameters parameters)
+    {
+        _moments = moments;
+        _parameters = parameters;
+    }
+
+    public TaskMoments Moments => _moments;
+    public MarketParameters Parameters => _parameters;
+
+    /// <summary>G(z) at price p: the gain of all features allocated at bid z.</summary>
+    public double Gain(double price, double bid) => GainAtNoise(Allocation.NoiseScale(price, bid, _parameters.NoiseSigma));
+
+    /// <summary>Gain of the model on all features at noise level s (cached per level within the task).</summary>
+    public double GainAtNoise(double noiseScale)
+    {
+        if (_gainAtNoise.TryGetValue(noiseScale, out var g)) return g;
+        var walker = new CoalitionWalker(System(noiseScale));
+        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
+        g = walker.Gain();
+        _gainAtNoise[noiseScale] = g;
+        return g;
+    }
+
+    internal GainSystem System(double noiseScale)
+    {
+        if (noiseScale == 0.0) return _exactSystem ??= GainSystem.Build(_moments, 0.0, _parameters);
+        return GainSystem.Build(_moments, noiseScale, _parameters);
+    }
+
+    /// <summary>
+    /// RF*(p, b, Y) = b G(b) - integral_0^b G(z) dz (Myerson, Eq. 3), the integral by the trapezoid rule on
+    /// IntegralPoints equally spaced bids, clipped at 0. G(z) is the gain at price p for bid z on this task's one
+    /// noise matrix (common random numbers), fitted once per grid point on the buyer's Y (the seed's slip 1).
+    /// </summary>
+    public double Revenue(double price, double bid)
+    {
+        if (!(bid > 0)) return 0.0;
+        var n = _parameters.IntegralPoints;
+        var h = bid / (n - 1);
+        var integral = 0.0;
+        var gainAtBid = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var z = i == n - 1 ? bid : i * h;
+            var g = Gain(price, z);
+            integral += (i == 0 || i == n - 1) ? 0.5 * g : g;
+            if (i == n - 1) gainAtBid = g;
+        }
+        integral *= h;
+        return Math.Max(0.0, bid * gainAtBid - integral);
+    }
+
+    /// <summary>RF*(c, b, Y) for every grid price c: what each expert of PF* would have earned on this task.</summary>
+    public double[] RevenueCurve(PriceGrid grid, double bid)
+    {
+        var curve = new double[grid.Count];
+        for (var c = 0; c < curve.Length; c++) curve[c] = Revenue(grid.Prices[c], bid);
+        return curve;
+    }
+
+    /// <summary>
+    /// The buyer's predictions of Y on the held-out steps [split, T), from the model fitted on the features allocated
+    /// at the buyer's bid. This, not the features, is what the buyer receives (paper, Remark 2.4).
+    /// </summary>
+    public double[] Predictions(FeatureSet sellers, NoiseMatrix noise, double price, double bid)
+    {
+        var s = Allocation.NoiseScale(price, bid, _parameters.NoiseSigma);
+        var walker = new CoalitionWalker(System(s));
+        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
+        var w = walker.Coefficients();
+        var split = _moments.TrainSize;
+        var result = new double[_moments.TestSize];
+        for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainYMean;
+        for (var m = 0; m < w.Length; m++)
+        {
+            if (w[m] == 0.0) continue;
+            var x = sellers.Row(m);
+            var e = noise.Row(m);
+            var mean = _moments.TrainMeanX[m] + s * _moments.TrainMeanE[m];
+            for (var t = 0; t < result.Length; t++)
+                result[t] += w[m] * (x[split + t] + s * e[split + t] - mean);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,99 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>How the gain G of a prediction is measured on the held-out part of the series.</summary>
+public enum GainKind
+{
+    /// <summary>Paper default (footnote 3): G = max(0, 1 - RMSE / (max Y_test - min Y_test)).</summary>
+    NormalisedRmse,
+    /// <summary>R^2 on the held-out part, clipped to [0, 1].</summary>
+    RSquared,
+}
+
+/// <summary>A target accuracy for Monte-Carlo Shapley: max error below Epsilon with probability at least 1 - Delta (Thm 5.3).</summary>
+public sealed record ShapleyAccuracy(double Epsilon, double Delta)
+{
+    public void Validate()
+    {
+        if (!(Epsilon > 0 && Epsilon < 1)) throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "Epsilon must lie in (0, 1).");
+        if (!(Delta > 0 && Delta < 1)) throw new ArgumentOutOfRangeException(nameof(Delta), Delta, "Delta must lie in (0, 1).");
+    }
+}
+
+/// <summary>
+/// Every number of the mechanism, with the paper's defaults (arXiv 1805.08125, EC'19).
+/// Immutable: a market runs with one set and records it.
+/// </summary>
+public sealed record MarketParameters
+{
+    /// <summary>sigma in AF* (Ex. 4.1): noise standard deviation per unit of (price - bid).</summary>
+    public double NoiseSigma { get; init; } = 1.0;
+
+    /// <summary>Share of the series (from its start, time order kept) the model is trained on; the rest scores it.</summary>
+    public double TrainFraction { get; init; } = 0.7;
+
+    /// <summary>Ridge penalty on standardised features (reference: 1). 0 gives OLS.</summary>
+    public double RidgeAlpha { get; init; } = 1.0;
+
+    public GainKind Gain { get; init; } = GainKind.NormalisedRmse;
+
+    /// <summary>Points of the trapezoid rule for the integral in RF* (Eq. 3).</summary>
+    public int IntegralPoints { get; init; } = 15;
+
+    /// <summary>Lower end of the price grid (b_min).</summary>
+    public double MinPrice { get; init; } = 0.0;
+
+    /// <summary>Upper end of the price grid (b_max); also the scale that maps revenue into [0, 1] for PF*.</summary>
+    public double MaxPrice { get; init; } = 2.0;
+
+    /// <summary>L, the Lipschitz constant of the revenue in the price; grid step eps = 1 / (L sqrt(N)) (Thm 5.2).</summary>
+    public double Lipschitz { get; init; } = 1.0;
+
+    /// <summary>N, the number of tasks the pricer is tuned for (sets eps and delta of Alg. 1).</summary>
+    public int ExpectedTasks { get; init; } = 120;
+
+    /// <summary>lambda of PD_B* (Alg. 3): penalty per unit of summed similarity. ln 2 by default.</summary>
+    public double RobustnessLambda { get; init; } = Math.Log(2.0);
+
+    /// <summary>
+    /// Renormalise PD_B* shares to sum to one. Off by default: renormalising restores balance but loses
+    /// replication robustness (Prop. 5.1); with it off the withheld part is retained by the market.
+    /// </summary>
+    public bool RenormaliseRobustShares { get; init; }
+
+    /// <summary>K, the number of random permutations of PD_A* (Alg. 2) when no target accuracy is set.</summary>
+    public int ShapleyPermutations { get; init; } = 200;
+
+    /// <summary>When set, PD_A* samples permutations until this accuracy is reached (capped at Thm 5.3's K).</summary>
+    public ShapleyAccuracy? ShapleyTarget { get; init; }
+
+    /// <summary>Decimal places of the ledger's unit (8: amounts are multiples of 0.00000001).</summary>
+    public int LedgerDecimals { get; init; } = 8;
+
+    /// <summary>Fraction of each charge kept by the market as a fee before the sellers' split. Default none.</summary>
+    public decimal MarketFeeRate { get; init; }
+
+    public static MarketParameters Default { get; } = new();
+
+    /// <summary>Throws ArgumentException naming the first parameter that is out of range.</summary>
+    public MarketParameters Validate()
+    {
+        static void Check(bool ok, string name, object value, string why)
+        {
+            if (!ok) throw new ArgumentOutOfRangeException(name, value, why);
+        }
+        Check(double.IsFinite(NoiseSigma) && NoiseSigma >= 0, nameof(NoiseSigma), NoiseSigma, "must be finite and >= 0");
+        Check(TrainFraction > 0 && TrainFraction < 1, nameof(TrainFraction), TrainFraction, "must lie in (0, 1)");
+        Check(double.IsFinite(RidgeAlpha) && RidgeAlpha >= 0, nameof(RidgeAlpha), RidgeAlpha, "must be finite and >= 0");
+        Check(IntegralPoints >= 2, nameof(IntegralPoints), IntegralPoints, "must be at least 2");
+        Check(double.IsFinite(MinPrice) && MinPrice >= 0, nameof(MinPrice), MinPrice, "must be finite and >= 0");
+        Check(double.IsFinite(MaxPrice) && MaxPrice > MinPrice, nameof(MaxPrice), MaxPrice, "must be finite and above MinPrice");
+        Check(double.IsFinite(Lipschitz) && Lipschitz > 0, nameof(Lipschitz), Lipschitz, "must be finite and > 0");
+        Check(ExpectedTasks >= 1, nameof(ExpectedTasks), ExpectedTasks, "must be at least 1");
+        Check(double.IsFinite(RobustnessLambda) && RobustnessLambda >= 0, nameof(RobustnessLambda), RobustnessLambda, "must be finite and >= 0");
+        Check(ShapleyPermutations >= 1, nameof(ShapleyPermutations), ShapleyPermutations, "must be at least 1");
+        Check(LedgerDecimals is >= 0 and <= 18, nameof(LedgerDecimals), LedgerDecimals, "must lie in [0, 18]");
+        Check(MarketFeeRate >= 0 && MarketFeeRate < 1, nameof(MarketFeeRate), MarketFeeRate, "must lie in [0, 1)");
+        ShapleyTarget?.Validate();
+        return this;
+    }
+}

@@ -1,0 +1,136 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>What AF*, the model, G and RF* decide for one task at its quoted price.</summary>
+public sealed record AllocationOutcome(
+    double Price,
+    int PriceIndex,
+    double Bid,
+    double NoiseScale,
+    double Gain,
+    double Revenue,
+    decimal Charge,
+    double[] RevenueCurve,
+    int PredictionStart,
+    double[] Predictions);
+
+/// <summary>What PD_A*, PD_B* and the decimal split decide for one task's charge.</summary>
+public sealed record SettlementOutcome(
+    ShapleyEstimate Shapley,
+    double[] Shares,
+    double[] RobustShares,
+    PayoutSplit Split);
+
+/// <summary>One task, end to end.</summary>
+public sealed record TaskOutcome(string BuyerId, TaskSeeds Seeds, AllocationOutcome Allocation, SettlementOutcome Settlement);
+
+/// <summary>
+/// The per-task steps of the mechanism as pure functions, in the order the market runs them:
+/// quote (PF*) -> allocate (AF*, model, G, RF*, revenue curve) -> settle (PD_A*, PD_B*, payout).
+/// The services call the same steps one per process; the in-process market calls them in a row.
+/// </summary>
+public static class MarketTask
+{
+    public static TaskGains Gains(FeatureSet sellers, ReadOnlySpan<double> target, ulong noiseSeed, MarketParameters parameters)
+    {
+        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
+        return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
+    }
+
+    public static void ValidateBid(double bid)
+    {
+        if (!double.IsFinite(bid) || bid <= 0) throw new ArgumentOutOfRangeException(nameof(bid), bid, "bid must be a finite number above 0.");
+    }
+
+    /// <summary>AF*, the model, G(b), RF*(p, b) charged, RF*(c, b) for every grid price c, and the buyer's predictions.</summary>
+    public static AllocationOutcome Allocate(FeatureSet sellers, double[] target, double bid, PriceQuote quote, ulong noiseSeed,
+        PriceGrid grid, MarketParameters parameters)
+    {
+        ValidateBid(bid);
+        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
+        var gains = new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
+        return Allocate(gains, sellers, noise, bid, quote, grid);
+    }
+
+    internal static AllocationOutcome Allocate(TaskGains gains, FeatureSet sellers, NoiseMatrix noise, double bid, PriceQuote quote, PriceGrid grid)
+    {
+        var p = gains.Parameters;
+        var curve = gains.RevenueCurve(grid, bid);
+        var revenue = curve[quote.Index];
+        return new AllocationOutcome(
+            quote.Price, quote.Index, bid,
+            Allocation.NoiseScale(quote.Price, bid, p.NoiseSigma),
+            gains.Gain(quote.Price, bid),
+            revenue,
+            Payout.Charge(revenue, p.LedgerDecimals),
+            curve,
+            gains.Moments.TrainSize,
+            gains.Predictions(sellers, noise, quote.Price, bid));
+    }
+
+    /// <summary>PD_A* on the features as allocated to this task, PD_B* on the sellers' features, then the split of the charge.</summary>
+    public static SettlementOutcome Settle(FeatureSet sellers, double[] target, double bid, double price, decimal charge,
+        TaskSeeds seeds, MarketParameters parameters)
+    {
+        ValidateBid(bid);
+        return Settle(Gains(sellers, target, seeds.Noise, parameters), sellers, bid, price, charge, seeds.Permutations);
+    }
+
+    internal static SettlementOutcome Settle(TaskGains gains, FeatureSet sellers, double bid, double price, decimal charge, ulong permutationSeed)
+    {
+        var p = gains.Parameters;
+        var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
+        var shapley = p.ShapleyTarget is { } target
+            ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
+            : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
+        var shares = shapley.Shares();
+        var robust = RobustShares.Apply(shares, RobustShares.Similarity(sellers), p.RobustnessLambda, p.RenormaliseRobustShares);
+        var split = Payout.Split(charge, sellers.SellerIds, robust, p.LedgerDecimals, p.MarketFeeRate, p.RenormaliseRobustShares);
+        return new SettlementOutcome(shapley, shares, robust, split);
+    }
+
+    /// <summary>Allocation and settlement of one task at a quoted price, sharing one set of task moments.</summary>
+    public static TaskOutcome Run(string buyerId, FeatureSet sellers, double[] target, double bid, PriceQuote quote, TaskSeeds seeds,
+        PriceGrid grid, MarketParameters parameters)
+    {
+        ValidateBid(bid);
+        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, seeds.Noise);
+        var gains = new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
+        var allocation = Allocate(gains, sellers, noise, bid, quote, grid);
+        var settlement = Settle(gains, sellers, bid, quote.Price, allocation.Charge, seeds.Permutations);
+        return new TaskOutcome(buyerId, seeds, allocation, settlement);
+    }
+}
+
+/// <summary>
+/// A whole market in process: one pricer state carried from task to task. Immutable steps; the state is the
+/// fold of the revenue curves, as the pricing service's event stream is.
+/// </summary>
+public sealed class InProcessMarket
+{
+    public InProcessMarket(FeatureSet sellers, MarketParameters parameters, ulong seed)
+    {
+        Sellers = sellers;
+        Parameters = parameters.Validate();
+        Seed = seed;
+        Grid = PriceGrid.Create(parameters);
+        State = PricerState.Initial(Grid);
+    }
+
+    public FeatureSet Sellers { get; }
+    public MarketParameters Parameters { get; }
+    public ulong Seed { get; }
+    public PriceGrid Grid { get; }
+    public PricerState State { get; private set; }
+    public long TasksRun { get; private set; }
+
+    /// <summary>quote -> AF* -> RF* -> PF* update -> PD_A* -> PD_B* -> payout, for the next task.</summary>
+    public TaskOutcome Run(string buyerId, double[] target, double bid)
+    {
+        var seeds = TaskSeeds.ForTask(Seed, TasksRun);
+        var quote = MultiplicativeWeightsPricer.Quote(State, Grid, seeds.Price);
+        var outcome = MarketTask.Run(buyerId, Sellers, target, bid, quote, seeds, Grid, Parameters);
+        State = MultiplicativeWeightsPricer.Update(State, Grid, outcome.Allocation.RevenueCurve);
+        TasksRun++;
+        return outcome;
+    }
+}

@@ -1,0 +1,39 @@
+using MathNet.Numerics.Distributions;
+
+namespace DataExchange.Mechanism;
+
+/// <summary>
+/// E in AF* (Ex. 4.1): a standard normal matrix of the sellers' shape, drawn once per task from a recorded seed.
+/// The same E serves every bid and every price of the task (common random numbers), so gains at different
+/// bids differ only by the noise level, never by a fresh draw (the seed repository's slip 3).
+/// </summary>
+public sealed class NoiseMatrix
+{
+    private readonly double[][] _rows;
+
+    private NoiseMatrix(double[][] rows, ulong seed)
+    {
+        _rows = rows;
+        Seed = seed;
+    }
+
+    public ulong Seed { get; }
+    public int Sellers => _rows.Length;
+    public int Steps => _rows.Length == 0 ? 0 : _rows[0].Length;
+
+    public ReadOnlySpan<double> Row(int seller) => _rows[seller];
+
+    public static NoiseMatrix Draw(int sellers, int steps, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sellers);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
+        var rng = new SeededRandom(seed);
+        var rows = new double[sellers][];
+        for (var m = 0; m < sellers; m++)
+        {
+            rows[m] = new double[steps];
+            Normal.Samples(rng, rows[m], 0.0, 1.0);
+        }
+        return new NoiseMatrix(rows, seed);
+    }
+}

@@ -1,0 +1,55 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>PD_B* (Alg. 3, Thm 5.4): shares penalised by how much a seller's data resembles everyone else's.</summary>
+public static class RobustShares
+{
+    /// <summary>
+    /// SM(X_m, X_j) = |cos(X_m, X_j)| for every pair (Ex. 4.3), on rows normalised to unit length: a plain
+    /// |X X'| (the seed's slip 2) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
+    /// </summary>
+    public static double[,] Similarity(FeatureSet sellers)
+    {
+        var m = sellers.Sellers;
+        var norms = new double[m];
+        for (var i = 0; i < m; i++) norms[i] = Math.Sqrt(Kernels.Dot(sellers.Row(i), sellers.Row(i)));
+        var sim = new double[m, m];
+        for (var i = 0; i < m; i++)
+        {
+            sim[i, i] = 1.0;
+            for (var j = i + 1; j < m; j++)
+            {
+                var denominator = norms[i] * norms[j];
+                var c = denominator > 0 ? Math.Min(1.0, Math.Abs(Kernels.Dot(sellers.Row(i), sellers.Row(j))) / denominator) : 0.0;
+                sim[i, j] = sim[j, i] = c;
+            }
+        }
+        return sim;
+    }
+
+    /// <summary>
+    /// psi_B(m) = psi(m) exp(-lambda sum_{j != m} SM(X_m, X_j)). Not renormalised (the paper's Alg. 3): the part
+    /// withheld stays with the market. Renormalising restores balance but loses replication robustness
+    /// (Prop. 5.1), so it is only an option (<paramref name="renormalise"/>).
+    /// </summary>
+    public static double[] Apply(IReadOnlyList<double> shares, double[,] similarity, double lambda, bool renormalise = false)
+    {
+        var m = shares.Count;
+        if (similarity.GetLength(0) != m || similarity.GetLength(1) != m)
+            throw new ArgumentException($"similarity must be {m}x{m}.", nameof(similarity));
+        var result = new double[m];
+        for (var i = 0; i < m; i++)
+        {
+            var total = 0.0;
+            for (var j = 0; j < m; j++)
+                if (j != i) total += similarity[i, j];
+            result[i] = shares[i] * Math.Exp(-lambda * total);
+        }
+        if (renormalise)
+        {
+            var sum = result.Sum();
+            if (sum > 0)
+                for (var i = 0; i < m; i++) result[i] /= sum;
+        }
+        return result;
+    }
+}

@@ -1,0 +1,100 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>
+/// xoshiro256** seeded through SplitMix64: a generator whose stream depends on the seed alone, on every
+/// machine and runtime version, so a recorded seed replays a task bit for bit. It derives from
+/// System.Random so MathNet's distributions (e.g. Normal.Sample) can draw from it.
+/// </summary>
+public sealed class SeededRandom : Random
+{
+    private ulong _s0, _s1, _s2, _s3;
+
+    public SeededRandom(ulong seed)
+    {
+        var sm = seed;
+        _s0 = SplitMix64(ref sm);
+        _s1 = SplitMix64(ref sm);
+        _s2 = SplitMix64(ref sm);
+        _s3 = SplitMix64(ref sm);
+    }
+
+    /// <summary>One step of SplitMix64; also used to derive independent seeds from one.</summary>
+    public static ulong SplitMix64(ref ulong state)
+    {
+        var z = state += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>A seed derived from a parent seed and a stream number (e.g. market seed and task index).</summary>
+    public static ulong Derive(ulong parent, ulong stream)
+    {
+        var s = parent ^ (stream * 0xD1B54A32D192ED03UL);
+        SplitMix64(ref s);
+        return SplitMix64(ref s);
+    }
+
+    public ulong NextUInt64()
+    {
+        var result = RotateLeft(_s1 * 5, 7) * 9;
+        var t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = RotateLeft(_s3, 45);
+        return result;
+    }
+
+    private static ulong RotateLeft(ulong x, int k) => (x << k) | (x >> (64 - k));
+
+    /// <summary>Uniform on [0, 1) with 53 random bits.</summary>
+    public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    protected override double Sample() => NextDouble();
+
+    public override int Next() => (int)(NextUInt64() >> 33);
+
+    public override int Next(int maxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
+        return (int)NextBounded((ulong)maxValue);
+    }
+
+    public override int Next(int minValue, int maxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
+        return (int)(minValue + (long)NextBounded((ulong)((long)maxValue - minValue)));
+    }
+
+    public override void NextBytes(byte[] buffer) => NextBytes(buffer.AsSpan());
+
+    public override void NextBytes(Span<byte> buffer)
+    {
+        for (var i = 0; i < buffer.Length; i++) buffer[i] = (byte)(NextUInt64() >> 56);
+    }
+
+    /// <summary>Uniform on [0, bound) without modulo bias (Lemire's method).</summary>
+    private ulong NextBounded(ulong bound)
+    {
+        if (bound <= 1) return 0;
+        while (true)
+        {
+            var x = NextUInt64();
+            var hi = Math.BigMul(x, bound, out var lo);
+            if (lo >= bound || lo >= (0 - bound) % bound) return hi;
+        }
+    }
+
+    /// <summary>Fisher-Yates shuffle in place.</summary>
+    public void Shuffle(Span<int> items)
+    {
+        for (var i = items.Length - 1; i > 0; i--)
+        {
+            var j = (int)NextBounded((ulong)(i + 1));
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using MathNet.Numerics.Distributions;
+
+namespace DataExchange.Mechanism;
+
+/// <summary>A buyer of the synthetic market: its valuation mu (bids truthfully) and its target series.</summary>
+public sealed record SyntheticBuyer(string Id, double Valuation, double[] Target);
+
+/// <summary>A market of sellers and buyers, generated or loaded.</summary>
+public sealed record MarketScenario(FeatureSet Sellers, IReadOnlyList<SyntheticBuyer> Buyers);
+
+/// <summary>
+/// The seed report's synthetic market (V1CeVersaa/data-marketplace): 5 latent factors ~ N(0, 1); seller m =
+/// w_m . latent + 0.05 N(0, 1) with w_m ~ N(0, I_5); each buyer's coefficients ~ N(0, 1), each zeroed with
+/// probability 0.7; y = coef . X + 0.5 N(0, 1); valuation mu ~ U(muMin, muMax).
+/// </summary>
+public static class SyntheticMarket
+{
+    public const int LatentFactors = 5;
+
+    public static MarketScenario Generate(int sellers, int steps, int buyers, ulong seed, double muMin = 1.0, double muMax = 2.0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sellers);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 4);
+        ArgumentOutOfRangeException.ThrowIfNegative(buyers);
+        if (!(muMin > 0 && muMax >= muMin)) throw new ArgumentOutOfRangeException(nameof(muMin), "valuations need 0 < muMin <= muMax.");
+        var rng = new SeededRandom(seed);
+        var latent = new double[LatentFactors][];
+        for (var f = 0; f < LatentFactors; f++)
+        {
+            latent[f] = new double[steps];
+            Normal.Samples(rng, latent[f], 0, 1);
+        }
+        var rows = new double[sellers][];
+        var ids = new string[sellers];
+        for (var m = 0; m < sellers; m++)
+        {
+            ids[m] = $"seller-{m:D2}";
+            var w = new double[LatentFactors];
+            Normal.Samples(rng, w, 0, 1);
+            var row = new double[steps];
+            Normal.Samples(rng, row, 0, 0.05);
+            for (var t = 0; t < steps; t++)
+                for (var f = 0; f < LatentFactors; f++)
+                    row[t] += w[f] * latent[f][t];
+            rows[m] = row;
+        }
+        var list = new List<SyntheticBuyer>(buyers);
+        for (var n = 0; n < buyers; n++)
+        {
+            var coef = new double[sellers];
+            Normal.Samples(rng, coef, 0, 1);
+            for (var m = 0; m < sellers; m++)
+                if (rng.NextDouble() < 0.7) coef[m] = 0;
+            var y = new double[steps];
+            Normal.Samples(rng, y, 0, 0.5);
+            for (var m = 0; m < sellers; m++)
+            {
+                if (coef[m] == 0) continue;
+                for (var t = 0; t < steps; t++) y[t] += coef[m] * rows[m][t];
+            }
+            var mu = muMin + (muMax - muMin) * rng.NextDouble();
+            list.Add(new SyntheticBuyer($"buyer-{n:D3}", mu, y));
+        }
+        return new MarketScenario(new FeatureSet(ids, rows), list);
+    }
+}
