@@ -51,7 +51,8 @@ elif pid="$(dx_rabbit_pid)"; then
   STOPPED+=("RabbitMQ process $pid")
 fi
 # The node's private epmd (only ours listens on $DX_EPMD_PORT).
-if [[ -x $(command -v epmd || echo /nonexistent) ]] && ERL_EPMD_PORT=$DX_EPMD_PORT epmd -names >/dev/null 2>&1; then
+if dx_port_open "$DX_EPMD_PORT" && command -v epmd >/dev/null &&
+   ERL_EPMD_PORT=$DX_EPMD_PORT epmd -names >/dev/null 2>&1; then
   if ! ERL_EPMD_PORT=$DX_EPMD_PORT epmd -names 2>/dev/null | grep -q '^name '; then
     ERL_EPMD_PORT=$DX_EPMD_PORT epmd -kill >/dev/null 2>&1 && STOPPED+=("epmd on port $DX_EPMD_PORT")
   fi

@@ -109,6 +109,8 @@ dx_rabbit_env() {
   export RABBITMQ_ENABLED_PLUGINS_FILE="$DX_RABBIT_DIR/enabled_plugins"
   export RABBITMQ_PID_FILE="$DX_RABBIT_DIR/rabbitmq.pid"
   export ERL_CRASH_DUMP="$DX_RABBIT_LOG/erl_crash.dump"
+  # Erlang distribution listens on loopback only.
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
   # The CLI's own distribution ports default to DIST_PORT+10000.., which would exceed 65535.
   export RABBITMQ_CTL_DIST_PORT_MIN=$((DX_EPMD_PORT + 1))
   export RABBITMQ_CTL_DIST_PORT_MAX=$((DX_EPMD_PORT + 11))
@@ -133,5 +135,7 @@ DX_RABBIT_PID_FILE_HINT="$DX_RABBIT_DIR/rabbitmq.pid"
 
 dx_rabbit_running() {
   [[ -x "$DX_RABBIT_BIN/rabbitmqctl" && -d "$DX_RABBIT_HOME" ]] || return 1
+  # Cheap checks first: a CLI call costs ~1 s and would start epmd as a side effect.
+  dx_rabbit_pid >/dev/null || dx_port_open "$DX_RABBIT_PORT" || return 1
   dx_rabbit_cli rabbitmq-diagnostics -q ping >/dev/null 2>&1
 }

@@ -131,7 +131,9 @@ rabbit_write_config() {
   mkdir -p "$DX_RABBIT_DIR" "$DX_RABBIT_LOG" "$DX_RABBIT_HOME" "$DX_RABBIT_DIR/mnesia"
   chmod 700 "$DX_RABBIT_HOME"
   if [[ ! -s $DX_RABBIT_HOME/.erlang.cookie ]]; then
-    (umask 077; tr -dc 'A-Z' </dev/urandom | head -c 32 >"$DX_RABBIT_HOME/.erlang.cookie")
+    local letters=ABCDEFGHIJKLMNOPQRSTUVWXYZ cookie="" b
+    for b in $(od -An -N32 -tu1 /dev/urandom); do cookie+="${letters:b%26:1}"; done
+    (umask 077; printf '%s' "$cookie" >"$DX_RABBIT_HOME/.erlang.cookie")
   fi
   chmod 400 "$DX_RABBIT_HOME/.erlang.cookie"
   : >"$DX_RABBIT_DIR/rabbitmq-env.conf"   # keeps /etc/rabbitmq/rabbitmq-env.conf out of the picture

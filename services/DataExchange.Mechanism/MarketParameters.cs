@@ -66,6 +66,9 @@ public sealed record MarketParameters
     /// <summary>When set, PD_A* samples permutations until this accuracy is reached (capped at Thm 5.3's K).</summary>
     public ShapleyAccuracy? ShapleyTarget { get; init; }
 
+    /// <summary>Exact Shapley over all 2^M coalitions instead of Monte Carlo (M &lt;= 24; the oracle, and affordable for M = 20).</summary>
+    public bool ExactShapley { get; init; }
+
     /// <summary>Decimal places of the ledger's unit (8: amounts are multiples of 0.00000001).</summary>
     public int LedgerDecimals { get; init; } = 8;
 

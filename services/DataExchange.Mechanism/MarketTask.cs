@@ -79,8 +79,8 @@ public static class MarketTask
     {
         var p = gains.Parameters;
         var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
-        var shapley = p.ShapleyTarget is { } target
-            ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
+        var shapley = p.ExactShapley ? Shapley.Exact(gains, s)
+            : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
             : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
         var shares = shapley.Shares();
         var robust = RobustShares.Apply(shares, RobustShares.Similarity(sellers), p.RobustnessLambda, p.RenormaliseRobustShares);

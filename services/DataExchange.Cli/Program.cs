@@ -1,0 +1,61 @@
+using DataExchange.Cli;
+
+return Dx.Run(args, Console.Out, Console.Error);
+
+namespace DataExchange.Cli
+{
+    public static class Dx
+    {
+        public const string Usage = """
+            dx: the DataExchange command line
+
+              dx simulate [options]     run a whole market in process (the mechanism library, no servers)
+                --sellers M             synthetic market: number of sellers (default 20)
+                --steps T               synthetic market: length of every series (default 400)
+                --buyers N              synthetic market: number of buyer tasks (default 120)
+                --mu-min, --mu-max      synthetic market: valuations mu ~ U[mu-min, mu-max] (default 1, 2)
+                --market FILE.json      load sellers and buyers from a file instead of generating them
+                --seed S                market seed: data, prices, noise and permutations (default 42)
+                --perms K               Shapley permutations per task (default 200)
+                --shapley-eps E         with --shapley-delta D: sample until max error < E w.p. 1 - D
+                --shapley-delta D
+                --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
+                --lambda L              PD_B* similarity penalty (default ln 2)
+                --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
+                --integral-points P     trapezoid points of RF*'s integral (default 15)
+                --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
+                --top K                 sellers listed in the summary (default 5)
+                --json                  one JSON line per task, then a summary line
+                --no-progress           no progress bar even on a terminal
+
+              dx help                   this text
+            """;
+
+        public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+        {
+            try
+            {
+                if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+                {
+                    stdout.WriteLine(Usage);
+                    return args.Length == 0 ? 2 : 0;
+                }
+                return args[0] switch
+                {
+                    "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
+                    _ => throw new UsageException($"'{args[0]}': unknown command (see dx help)"),
+                };
+            }
+            catch (UsageException e)
+            {
+                stderr.WriteLine($"dx: {e.Message}");
+                return 2;
+            }
+            catch (MarketFileException e)
+            {
+                stderr.WriteLine($"dx: market file refused: {e.Message}");
+                return 3;
+            }
+        }
+    }
+}

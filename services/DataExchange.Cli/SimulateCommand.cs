@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DataExchange.Mechanism;
+
+namespace DataExchange.Cli;
+
+/// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
+public static class SimulateCommand
+{
+    private static readonly HashSet<string> Flags = ["--exact-shapley", "--json", "--no-progress"];
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new Arguments(args, Flags);
+        var marketPath = a.String("--market");
+        var seed = a.ULong("--seed", 42);
+        var sellers = a.Int("--sellers", 20, 1, 1000);
+        var steps = a.Int("--steps", 400, 4, 10_000_000);
+        var buyers = a.Int("--buyers", 120, 0, 10_000_000);
+        var muMin = a.Double("--mu-min", 1.0);
+        var muMax = a.Double("--mu-max", 2.0);
+        var perms = a.Int("--perms", 200, 1);
+        var eps = a.String("--shapley-eps");
+        var delta = a.String("--shapley-delta");
+        var exact = a.Flag("--exact-shapley");
+        var json = a.Flag("--json");
+        var noProgress = a.Flag("--no-progress");
+        var lambda = a.Double("--lambda", Math.Log(2));
+        var ridge = a.Double("--ridge", 1.0);
+        var points = a.Int("--integral-points", 15, 2);
+        var top = a.Int("--top", 5, 0);
+        var expected = a.String("--expected-tasks");
+        a.RejectUnknown();
+        if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
+
+        var scenario = marketPath is not null
+            ? MarketFile.Load(marketPath)
+            : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
+        if (exact && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
+            throw new UsageException($"--exact-shapley: {scenario.Sellers.Sellers} sellers, at most {Shapley.MaxExactSellers}");
+        var parameters = new MarketParameters
+        {
+            ShapleyPermutations = perms,
+            ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
+            ExactShapley = exact,
+            RobustnessLambda = lambda,
+            RidgeAlpha = ridge,
+            IntegralPoints = points,
+            ExpectedTasks = expected is null ? Math.Max(1, scenario.Buyers.Count) : a.Int("--expected-tasks", 1, 1),
+        };
+        try { parameters.Validate(); }
+        catch (ArgumentOutOfRangeException e) { throw new UsageException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}"); }
+
+        var market = new InProcessMarket(scenario.Sellers, parameters, seed);
+        var progress = !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count) : null;
+        var earnings = new decimal[scenario.Sellers.Sellers];
+        decimal charged = 0, retained = 0;
+        var mechanismTicks = 0L;
+        var wall = Stopwatch.StartNew();
+        for (var n = 0; n < scenario.Buyers.Count; n++)
+        {
+            var buyer = scenario.Buyers[n];
+            var start = Stopwatch.GetTimestamp();
+            var outcome = market.Run(buyer.Id, buyer.Target, buyer.Valuation);
+            mechanismTicks += Stopwatch.GetTimestamp() - start;
+            var split = outcome.Settlement.Split;
+            charged += split.Charge;
+            retained += split.Retained + split.Fee;
+            for (var m = 0; m < earnings.Length; m++) earnings[m] += split.Payouts[m].Amount;
+            if (json) stdout.WriteLine(TaskLine(n, outcome));
+            progress?.Report(n + 1);
+        }
+        progress?.Done();
+        var meanMs = scenario.Buyers.Count == 0 ? 0 : mechanismTicks * 1000.0 / Stopwatch.Frequency / scenario.Buyers.Count;
+        var totalMs = mechanismTicks * 1000.0 / Stopwatch.Frequency;
+        var ranked = Enumerable.Range(0, earnings.Length).OrderByDescending(m => earnings[m]).ThenBy(m => m).Take(top).ToList();
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                summary = new
+                {
+                    buyers = scenario.Buyers.Count,
+                    sellers = scenario.Sellers.Sellers,
+                    steps = scenario.Sellers.Steps,
+                    seed,
+                    totalRevenue = charged,
+                    averageRevenue = scenario.Buyers.Count == 0 ? 0m : charged / scenario.Buyers.Count,
+                    paidToSellers = earnings.Sum(),
+                    retainedByMarket = retained,
+                    topSellers = ranked.Select(m => new { id = scenario.Sellers.SellerIds[m], revenue = earnings[m] }),
+                    finalPriceWeights = market.State.Probabilities(),
+                    meanMechanismMs = meanMs,
+                    totalMechanismMs = totalMs,
+                },
+            }));
+            return 0;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine();
+        stdout.WriteLine("===== Simulation Finished =====");
+        stdout.WriteLine(string.Format(inv, "Sellers x steps    : {0} x {1}", scenario.Sellers.Sellers, scenario.Sellers.Steps));
+        stdout.WriteLine(string.Format(inv, "Total Buyers       : {0}", scenario.Buyers.Count));
+        stdout.WriteLine(string.Format(inv, "Total Revenue      : {0:0.0000}", charged));
+        stdout.WriteLine(string.Format(inv, "Average Revenue    : {0:0.0000}", scenario.Buyers.Count == 0 ? 0m : charged / scenario.Buyers.Count));
+        stdout.WriteLine(string.Format(inv, "Paid to sellers    : {0:0.0000}", earnings.Sum()));
+        stdout.WriteLine(string.Format(inv, "Retained by market : {0:0.0000}", retained));
+        stdout.WriteLine();
+        stdout.WriteLine($"Top {ranked.Count} Sellers by Revenue:");
+        foreach (var m in ranked)
+            stdout.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", scenario.Sellers.SellerIds[m], earnings[m]));
+        stdout.WriteLine();
+        stdout.WriteLine(string.Format(inv, "Mechanism time     : {0:0.0} ms total, {1:0.000} ms per task (wall {2:0.0} ms)", totalMs, meanMs, wall.Elapsed.TotalMilliseconds));
+        return 0;
+    }
+
+    private static string TaskLine(int index, TaskOutcome o)
+    {
+        var al = o.Allocation;
+        var st = o.Settlement;
+        return JsonSerializer.Serialize(new
+        {
+            task = index,
+            buyer = o.BuyerId,
+            price = al.Price,
+            bid = al.Bid,
+            noise = al.NoiseScale,
+            gain = al.Gain,
+            revenue = al.Charge,
+            permutations = st.Shapley.Permutations,
+            retained = st.Split.Retained,
+            shares = st.Split.Payouts.Select((p, m) => new { seller = p.SellerId, shapley = st.Shares[m], robust = p.Share, payout = p.Amount }),
+        });
+    }
+}
+
+/// <summary>A one-line progress bar redrawn in place on a terminal.</summary>
+internal sealed class ProgressBar(TextWriter writer, int total)
+{
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private int _lastWidth = -1;
+
+    public void Report(int done)
+    {
+        const int width = 30;
+        var filled = total == 0 ? width : done * width / total;
+        if (filled == _lastWidth && done != total) return;
+        _lastWidth = filled;
+        var rate = done / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
+        writer.Write(string.Format(CultureInfo.InvariantCulture, "\rRunning market simulation: {0,3}% |{1}{2}| {3}/{4} [{5:0.0}s, {6:0.0} tasks/s]",
+            total == 0 ? 100 : done * 100 / total, new string('#', filled), new string(' ', width - filled), done, total, _clock.Elapsed.TotalSeconds, rate));
+    }
+
+    public void Done() => writer.WriteLine();
+}
