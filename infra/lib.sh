@@ -82,12 +82,25 @@ dx_as_pg() {
   if dx_is_root; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-dx_pg_running() {
-  local bindir
-  bindir="$(dx_pg_bindir)" || return 1
-  [[ -f "$DX_PG_DATA/PG_VERSION" ]] || return 1
-  dx_as_pg "$bindir/pg_ctl" -D "$DX_PG_DATA" status >/dev/null 2>&1
+# True when PID is a live (not zombie) process whose command name is COMM.
+# (kill -0 alone is fooled by zombies and reused pids after a kill -9.)
+dx_pid_alive() {
+  local pid="$1" comm="$2" stat
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  stat="$(cat "/proc/$pid/stat" 2>/dev/null)" || return 1
+  [[ "${stat#*) }" != Z* ]] || return 1
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]]
 }
+
+# Prints the postmaster pid when our cluster is really running.
+dx_pg_pid() {
+  local pid
+  [[ -f "$DX_PG_DATA/postmaster.pid" ]] || return 1
+  pid="$(head -n 1 "$DX_PG_DATA/postmaster.pid" 2>/dev/null)" || return 1
+  dx_pid_alive "$pid" postgres && echo "$pid"
+}
+
+dx_pg_running() { dx_pg_pid >/dev/null; }
 
 # ---------------------------------------------------------------- RabbitMQ
 # The private node keeps everything below $DX_RABBIT_DIR. HOME points there too, so the
@@ -128,8 +141,7 @@ dx_rabbit_pid() {
   local pid
   [[ -s "$DX_RABBIT_PID_FILE_HINT" ]] || return 1
   pid="$(cat "$DX_RABBIT_PID_FILE_HINT" 2>/dev/null)" || return 1
-  [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && { echo "$pid"; return 0; }
-  return 1
+  dx_pid_alive "$pid" beam.smp && echo "$pid"
 }
 DX_RABBIT_PID_FILE_HINT="$DX_RABBIT_DIR/rabbitmq.pid"
 

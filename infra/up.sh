@@ -31,10 +31,12 @@ apt_install() {
   local policy=/usr/sbin/policy-rc.d made_policy=0
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
   local pkg need_update=0
   for pkg in "$@"; do
-    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then need_update=1; fi
+    local pol; pol="$(apt-cache policy "$pkg" 2>/dev/null || true)"
+    if ! grep -q 'Candidate: [0-9]' <<<"$pol"; then need_update=1; fi
   done
   [[ $need_update -eq 1 ]] && apt_update_once
   dx_log "apt-get install $*"
@@ -44,7 +46,7 @@ apt_install() {
     apt_update_once   # stale package lists: refresh and retry once
     rc=0; apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "$@" || rc=$?
   fi
-  [[ $made_policy -eq 1 ]] && rm -f "$policy"
+  if [[ $made_policy -eq 1 ]]; then rm -f "$policy"; trap - EXIT; fi
   [[ $rc -eq 0 ]] || dx_die "apt-get install $* failed"
   # If a system rabbitmq got started anyway (e.g. by systemd), stop it: it would hold epmd/ports.
   if [[ " $* " == *" rabbitmq-server "* ]] && pgrep -u rabbitmq -x beam.smp >/dev/null 2>&1; then
@@ -104,13 +106,17 @@ EOF
     if dx_port_open "$DX_PG_PORT"; then
       dx_die "port $DX_PG_PORT is already in use by something else (set DX_PG_PORT)"
     fi
+    # Left behind by a killed server; its pid may now be a zombie or another process,
+    # which would make the postmaster refuse to start.
+    rm -f "$DX_PG_DATA/postmaster.pid" "$DX_PG_RUN"/.s.PGSQL.*
     dx_log "starting PostgreSQL on 127.0.0.1:$DX_PG_PORT"
     dx_as_pg "$bindir/pg_ctl" -D "$DX_PG_DATA" -l "$DX_PG_LOG" -w -t "$DX_WAIT_TIMEOUT" start >/dev/null ||
-      { tail -n 30 "$DX_PG_LOG" >&2 || true; dx_die "PostgreSQL did not start within ${DX_WAIT_TIMEOUT}s (log: $DX_PG_LOG)"; }
+      { tail -n 30 "$DX_PG_LOG" >&2 || true; dx_die "PostgreSQL failed to start within ${DX_WAIT_TIMEOUT}s (log: $DX_PG_LOG)"; }
     STARTED+=("PostgreSQL")
   fi
   local deadline=$((SECONDS + DX_WAIT_TIMEOUT))
   until "$bindir/pg_isready" -q -h 127.0.0.1 -p "$DX_PG_PORT"; do
+    dx_pg_running || { tail -n 30 "$DX_PG_LOG" >&2 || true; dx_die "PostgreSQL exited (log: $DX_PG_LOG)"; }
     [[ $SECONDS -lt $deadline ]] || dx_die "PostgreSQL not accepting connections on 127.0.0.1:$DX_PG_PORT after ${DX_WAIT_TIMEOUT}s (log: $DX_PG_LOG)"
     sleep 0.5
   done
@@ -209,7 +215,7 @@ rabbit_up() {
 docker_up() {
   dx_log "Docker engine found: docker compose up -d --wait postgres rabbitmq"
   export DX_PG_PORT DX_RABBIT_PORT DX_RABBIT_MGMT_PORT
-  dx_compose up -d --wait --wait-timeout "$DX_WAIT_TIMEOUT" postgres rabbitmq ||
+  (cd "$DX_REPO_ROOT" && timeout "$((DX_WAIT_TIMEOUT + 120))" docker compose up -d --wait postgres rabbitmq) ||
     dx_die "docker compose services did not become healthy (docker compose logs postgres rabbitmq)"
 }
 

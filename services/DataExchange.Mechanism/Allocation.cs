@@ -26,6 +26,7 @@ public static class Allocation
 /// The gain G of one task as a function of price and bid, and what follows from it: the buyer's gain G(b),
 /// Myerson's revenue RF* (Eq. 3), the counterfactual revenue curve over the price grid that PF* learns from,
 /// and the buyer's predictions. All from one set of task moments and one noise matrix.
+/// Not thread-safe: it reuses scratch buffers across calls (one instance per task and thread).
 /// </summary>
 public sealed class TaskGains
 {
@@ -33,6 +34,8 @@ public sealed class TaskGains
     private readonly MarketParameters _parameters;
     private readonly Dictionary<double, double> _gainAtNoise = new();
     private GainSystem? _exactSystem;
+    private CoalitionWalker? _exactWalker;
+    private CoalitionWalker? _scratchWalker;
 
     public TaskGains(TaskMoments moments, MarketParameters parameters)
     {
@@ -50,13 +53,26 @@ public sealed class TaskGains
     public double GainAtNoise(double noiseScale)
     {
         if (_gainAtNoise.TryGetValue(noiseScale, out var g)) return g;
-        var walker = new CoalitionWalker(System(noiseScale));
+        CoalitionWalker walker;
+        if (noiseScale == 0.0)
+        {
+            walker = _exactWalker ??= new CoalitionWalker(System(0.0));
+        }
+        else
+        {
+            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task.
+            if (_scratchWalker is null) _scratchWalker = new CoalitionWalker(GainSystem.Build(_moments, noiseScale, _parameters));
+            else _scratchWalker.System.Rebuild(noiseScale);
+            walker = _scratchWalker;
+        }
+        walker.Reset();
         for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
         g = walker.Gain();
         _gainAtNoise[noiseScale] = g;
         return g;
     }
 
+    /// <summary>The system at noise level s, for the caller's own use (never the scratch one).</summary>
     internal GainSystem System(double noiseScale)
     {
         if (noiseScale == 0.0) return _exactSystem ??= GainSystem.Build(_moments, 0.0, _parameters);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace DataExchange.Mechanism;
@@ -14,12 +15,15 @@ internal static class Kernels
     public static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         var n = a.Length;
+        if (b.Length < n) throw new ArgumentException("b is shorter than a.", nameof(b));
+        ref var ra = ref MemoryMarshal.GetReference(a);
+        ref var rb = ref MemoryMarshal.GetReference(b);
         var acc = Vector256<double>.Zero;
         var i = 0;
         for (; i + 4 <= n; i += 4)
-            acc += Vector256.Create(a.Slice(i, 4)) * Vector256.Create(b.Slice(i, 4));
+            acc += Vector256.LoadUnsafe(ref ra, (nuint)i) * Vector256.LoadUnsafe(ref rb, (nuint)i);
         var sum = (acc.GetElement(0) + acc.GetElement(1)) + (acc.GetElement(2) + acc.GetElement(3));
-        for (; i < n; i++) sum += a[i] * b[i];
+        for (; i < n; i++) sum += Unsafe.Add(ref ra, i) * Unsafe.Add(ref rb, i);
         return sum;
     }
 

@@ -9,17 +9,14 @@ namespace DataExchange.Mechanism;
 /// </summary>
 public sealed class TaskMoments
 {
-    internal TaskMoments(int sellers, int trainSize, int testSize, double[] trainGram, double[] testGram,
-        double[] trainZy, double[] testZy, double testYy, double testYSum, double testRange, double trainYMean,
-        double[] trainMeanX, double[] trainMeanE)
+    internal TaskMoments(int sellers, int trainSize, int testSize, GramBlocks train, GramBlocks test,
+        double testYy, double testYSum, double testRange, double trainYMean, double[] trainMeanX, double[] trainMeanE)
     {
         Sellers = sellers;
         TrainSize = trainSize;
         TestSize = testSize;
-        TrainGram = trainGram;
-        TestGram = testGram;
-        TrainZy = trainZy;
-        TestZy = testZy;
+        Train = train;
+        Test = test;
         TestYy = testYy;
         TestYSum = testYSum;
         TestRange = testRange;
@@ -31,10 +28,8 @@ public sealed class TaskMoments
     public int Sellers { get; }
     public int TrainSize { get; }
     public int TestSize { get; }
-    internal double[] TrainGram { get; }   // (2M x 2M) over the training part
-    internal double[] TestGram { get; }    // (2M x 2M) over the held-out part
-    internal double[] TrainZy { get; }     // Z'y over the training part (2M)
-    internal double[] TestZy { get; }      // Z'y over the held-out part (2M)
+    internal GramBlocks Train { get; }
+    internal GramBlocks Test { get; }
     internal double TestYy { get; }        // sum of (y - ybar_train)^2 over the held-out part
     internal double TestYSum { get; }      // sum of (y - ybar_train) over the held-out part
     internal double TestRange { get; }     // max - min of Y on the held-out part
@@ -61,39 +56,21 @@ public sealed class TaskMoments
         if (nTrain < 2 || nTest < 2)
             throw new ArgumentException($"target has {steps} values: too short to train on {parameters.TrainFraction:P0} and score on the rest (need at least 2 of each).", nameof(target));
 
-        var width = 2 * m;
-        var z = new double[width][];
+        var x = new double[m][];
+        var e = new double[m][];
         var meanX = new double[m];
         var meanE = new double[m];
         for (var i = 0; i < m; i++)
         {
             meanX[i] = Kernels.Mean(sellers.Row(i)[..nTrain]);
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);
-            z[i] = Centre(sellers.Row(i), meanX[i]);
-            z[m + i] = Centre(noise.Row(i), meanE[i]);
+            x[i] = Centre(sellers.Row(i), meanX[i]);
+            e[i] = Centre(noise.Row(i), meanE[i]);
         }
         var yMean = Kernels.Mean(target[..nTrain]);
         var y = Centre(target, yMean);
-
-        var trainGram = new double[width * width];
-        var testGram = new double[width * width];
-        for (var a = 0; a < width; a++)
-        {
-            for (var b = a; b < width; b++)
-            {
-                var tr = Kernels.Dot(z[a].AsSpan(0, nTrain), z[b].AsSpan(0, nTrain));
-                var te = Kernels.Dot(z[a].AsSpan(nTrain), z[b].AsSpan(nTrain));
-                trainGram[a * width + b] = trainGram[b * width + a] = tr;
-                testGram[a * width + b] = testGram[b * width + a] = te;
-            }
-        }
-        var trainZy = new double[width];
-        var testZy = new double[width];
-        for (var a = 0; a < width; a++)
-        {
-            trainZy[a] = Kernels.Dot(z[a].AsSpan(0, nTrain), y.AsSpan(0, nTrain));
-            testZy[a] = Kernels.Dot(z[a].AsSpan(nTrain), y.AsSpan(nTrain));
-        }
+        var train = GramBlocks.Compute(x, e, y, 0, nTrain);
+        var test = GramBlocks.Compute(x, e, y, nTrain, nTest);
         var testY = y.AsSpan(nTrain);
         var testYSum = 0.0;
         foreach (var v in testY) testYSum += v;
@@ -104,8 +81,7 @@ public sealed class TaskMoments
             if (v > max) max = v;
             if (v < min) min = v;
         }
-        return new TaskMoments(m, nTrain, nTest, trainGram, testGram, trainZy, testZy,
-            Kernels.Dot(testY, testY), testYSum, max - min, yMean, meanX, meanE);
+        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, meanX, meanE);
     }
 
     private static double[] Centre(ReadOnlySpan<double> values, double mean)
@@ -117,25 +93,77 @@ public sealed class TaskMoments
 }
 
 /// <summary>
+/// Products of the centred series over one part of the series (M x M, row-major): the Gram of the features
+/// allocated at noise level s is Xx + s Cross + s^2 Ee, and their product with y is Xy + s Ey.
+/// </summary>
+internal sealed class GramBlocks
+{
+    public required double[] Xx { get; init; }
+    public required double[] Cross { get; init; }   // XE' + EX'
+    public required double[] Ee { get; init; }
+    public required double[] Xy { get; init; }
+    public required double[] Ey { get; init; }
+
+    public static GramBlocks Compute(double[][] x, double[][] e, double[] y, int start, int length)
+    {
+        var m = x.Length;
+        var xx = new double[m * m];
+        var ee = new double[m * m];
+        var xe = new double[m * m];
+        for (var i = 0; i < m; i++)
+        {
+            var xi = x[i].AsSpan(start, length);
+            var ei = e[i].AsSpan(start, length);
+            for (var j = 0; j < m; j++)
+                xe[i * m + j] = Kernels.Dot(xi, e[j].AsSpan(start, length));
+            for (var j = 0; j <= i; j++)
+            {
+                xx[i * m + j] = xx[j * m + i] = Kernels.Dot(xi, x[j].AsSpan(start, length));
+                ee[i * m + j] = ee[j * m + i] = Kernels.Dot(ei, e[j].AsSpan(start, length));
+            }
+        }
+        var cross = new double[m * m];
+        for (var i = 0; i < m; i++)
+            for (var j = 0; j < m; j++)
+                cross[i * m + j] = xe[i * m + j] + xe[j * m + i];
+        var xy = new double[m];
+        var ey = new double[m];
+        var ys = y.AsSpan(start, length);
+        for (var i = 0; i < m; i++)
+        {
+            xy[i] = Kernels.Dot(x[i].AsSpan(start, length), ys);
+            ey[i] = Kernels.Dot(e[i].AsSpan(start, length), ys);
+        }
+        return new GramBlocks { Xx = xx, Cross = cross, Ee = ee, Xy = xy, Ey = ey };
+    }
+}
+
+/// <summary>
 /// The model's normal equations at one noise level s, in standardised coordinates: A = D^-1 C D^-1 and b = D^-1 c over
 /// the training part, Q and q the same products over the held-out part, R0 the held-out sum of squares of the
 /// empty coalition (which predicts the training mean). For a coalition S the ridge coefficients solve
 /// (A_SS + alpha I) beta = b_S and the held-out error is SSE = R0 - 2 beta'q_S + beta'Q_SS beta.
 /// Standardising each feature does not depend on which others are in S, so one system serves every coalition.
+/// Mutable only through <see cref="Rebuild"/>, so a caller can reuse the buffers across noise levels.
 /// </summary>
 internal sealed class GainSystem
 {
-    private GainSystem(int sellers, double noiseScale, double[] a, double[] b, double[] q, double[] qv, double[] invScale,
-        double r0, TaskMoments moments, MarketParameters parameters)
+    private readonly TaskMoments _moments;
+    private readonly int _testSize;
+    private readonly double _range;
+    private readonly double _ssTot;
+
+    private GainSystem(TaskMoments moments, MarketParameters parameters)
     {
-        Sellers = sellers;
-        NoiseScale = noiseScale;
-        A = a;
-        B = b;
-        Q = q;
-        Qv = qv;
-        InvScale = invScale;
-        R0 = r0;
+        _moments = moments;
+        Sellers = moments.Sellers;
+        var m = Sellers;
+        A = new double[m * m];
+        Q = new double[m * m];
+        B = new double[m];
+        Qv = new double[m];
+        InvScale = new double[m];
+        R0 = moments.TestYy;
         _testSize = moments.TestSize;
         _range = moments.TestRange;
         _ssTot = moments.TestYy - moments.TestYSum * moments.TestYSum / moments.TestSize;
@@ -143,12 +171,8 @@ internal sealed class GainSystem
         Kind = parameters.Gain;
     }
 
-    private readonly int _testSize;
-    private readonly double _range;
-    private readonly double _ssTot;
-
     public int Sellers { get; }
-    public double NoiseScale { get; }
+    public double NoiseScale { get; private set; }
     public double[] A { get; }
     public double[] B { get; }
     public double[] Q { get; }
@@ -161,40 +185,49 @@ internal sealed class GainSystem
 
     public static GainSystem Build(TaskMoments mo, double noiseScale, MarketParameters parameters)
     {
-        var m = mo.Sellers;
-        var w = 2 * m;
+        var sys = new GainSystem(mo, parameters);
+        sys.Rebuild(noiseScale);
+        return sys;
+    }
+
+    /// <summary>Refills the system for noise level s.</summary>
+    public void Rebuild(double noiseScale)
+    {
+        NoiseScale = noiseScale;
+        var mo = _moments;
+        var m = Sellers;
         var s = noiseScale;
         var s2 = s * s;
-        var a = new double[m * m];
-        var q = new double[m * m];
-        var b = new double[m];
-        var qv = new double[m];
-        var inv = new double[m];
-        var tg = mo.TrainGram;
-        var hg = mo.TestGram;
+        var tr = mo.Train;
+        var te = mo.Test;
+        var inv = InvScale;
         for (var i = 0; i < m; i++)
         {
-            var cii = tg[i * w + i] + 2 * s * tg[i * w + m + i] + s2 * tg[(m + i) * w + m + i];
-            var variance = cii / mo.TrainSize;
+            var d = i * m + i;
+            var variance = (tr.Xx[d] + s * tr.Cross[d] + s2 * tr.Ee[d]) / mo.TrainSize;
             // A constant feature (zero variance, e.g. a seller whose series never moves) cannot be standardised;
             // like a standard scaler we leave it unscaled, and centred it is all zeros: it gets beta = 0.
             var scale = Math.Max(1.0, Math.Abs(mo.TrainMeanX[i]));
             inv[i] = variance > 1e-24 * scale * scale ? 1.0 / Math.Sqrt(variance) : 0.0;
         }
+        var a = A;
+        var q = Q;
         for (var i = 0; i < m; i++)
         {
-            for (var j = i; j < m; j++)
+            var row = i * m;
+            var fi = inv[i];
+            for (var j = 0; j <= i; j++)
             {
-                var c = tg[i * w + j] + s * (tg[i * w + m + j] + tg[(m + i) * w + j]) + s2 * tg[(m + i) * w + m + j];
-                var h = hg[i * w + j] + s * (hg[i * w + m + j] + hg[(m + i) * w + j]) + s2 * hg[(m + i) * w + m + j];
-                var f = inv[i] * inv[j];
-                a[i * m + j] = a[j * m + i] = c * f;
-                q[i * m + j] = q[j * m + i] = h * f;
+                var k = row + j;
+                var f = fi * inv[j];
+                var av = (tr.Xx[k] + s * tr.Cross[k] + s2 * tr.Ee[k]) * f;
+                var qv = (te.Xx[k] + s * te.Cross[k] + s2 * te.Ee[k]) * f;
+                a[k] = a[j * m + i] = av;
+                q[k] = q[j * m + i] = qv;
             }
-            b[i] = (mo.TrainZy[i] + s * mo.TrainZy[m + i]) * inv[i];
-            qv[i] = (mo.TestZy[i] + s * mo.TestZy[m + i]) * inv[i];
+            B[i] = (tr.Xy[i] + s * tr.Ey[i]) * fi;
+            Qv[i] = (te.Xy[i] + s * te.Ey[i]) * fi;
         }
-        return new GainSystem(m, noiseScale, a, b, q, qv, inv, mo.TestYy, mo, parameters);
     }
 
     /// <summary>G from the held-out sum of squared errors: paper default 1 - RMSE / range, or R^2; clipped to [0, 1].</summary>
@@ -215,6 +248,8 @@ internal sealed class GainSystem
 /// <summary>
 /// A coalition grown one feature at a time, with the Cholesky factor of A_SS + alpha I grown by one row a step
 /// (O(k^2)), so a permutation walk of PD_A* or a depth-first walk over all coalitions never refactors.
+/// The held-out products of the members are copied into a packed triangle as they join, so every inner loop
+/// runs over contiguous memory.
 /// Collinear features (a copying seller sends the same series twice): when the new pivot is below a relative
 /// 1e-10 of its diagonal, the feature adds nothing the coalition does not already span, so it is left out of
 /// the fit (beta = 0 for it). That is an exact least-squares solution for OLS and never produces NaN; with the
@@ -225,10 +260,14 @@ internal sealed class CoalitionWalker
     private const double DependencyTolerance = 1e-10;
     private readonly GainSystem _sys;
     private readonly int _m;
-    private readonly double[] _l;
+    private readonly double[] _l;        // Cholesky factor, row r holds L[r, 0..r]
+    private readonly double[] _invDiag;  // 1 / L[r, r]
+    private readonly double[] _qa;       // row r holds Q[member r, members 0..r]
+    private readonly double[] _qva;      // q of member r
     private readonly int[] _members;
-    private readonly double[] _z;
+    private readonly double[] _z;        // L z = b_S
     private readonly double[] _beta;
+    private readonly double[] _column;
     private int _count;
 
     public CoalitionWalker(GainSystem system)
@@ -236,9 +275,13 @@ internal sealed class CoalitionWalker
         _sys = system;
         _m = system.Sellers;
         _l = new double[_m * _m];
+        _invDiag = new double[_m];
+        _qa = new double[_m * _m];
+        _qva = new double[_m];
         _members = new int[_m];
         _z = new double[_m];
         _beta = new double[_m];
+        _column = new double[_m];
     }
 
     public GainSystem System => _sys;
@@ -253,27 +296,28 @@ internal sealed class CoalitionWalker
     {
         var k = _count;
         var m = _m;
-        var a = _sys.A;
         var l = _l;
-        var rowK = k * m;
+        var aj = _sys.A.AsSpan(j * m, m);
+        var newRow = l.AsSpan(k * m, k + 1);
         var dot = 0.0;
         for (var r = 0; r < k; r++)
         {
-            var rowR = r * m;
-            var sum = a[_members[r] * m + j];
-            for (var c = 0; c < r; c++) sum -= l[rowR + c] * l[rowK + c];
-            var v = sum / l[rowR + r];
-            l[rowK + r] = v;
+            var v = (aj[_members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * _invDiag[r];
+            newRow[r] = v;
             dot += v * v;
         }
-        var diag = a[j * m + j] + _sys.Alpha;
+        var diag = aj[j] + _sys.Alpha;
         var pivot = diag - dot;
         if (!(pivot > DependencyTolerance * diag)) return false;
         var lkk = Math.Sqrt(pivot);
-        l[rowK + k] = lkk;
-        var zs = _sys.B[j];
-        for (var c = 0; c < k; c++) zs -= l[rowK + c] * _z[c];
-        _z[k] = zs / lkk;
+        newRow[k] = lkk;
+        _invDiag[k] = 1.0 / lkk;
+        _z[k] = (_sys.B[j] - Kernels.Dot(newRow[..k], _z)) * _invDiag[k];
+        var qj = _sys.Q.AsSpan(j * m, m);
+        var qRow = _qa.AsSpan(k * m, k + 1);
+        for (var c = 0; c < k; c++) qRow[c] = qj[_members[c]];
+        qRow[k] = qj[j];
+        _qva[k] = _sys.Qv[j];
         _members[k] = j;
         _count = k + 1;
         return true;
@@ -291,32 +335,29 @@ internal sealed class CoalitionWalker
         if (k == 0) return _sys.R0;
         SolveBeta();
         var m = _m;
-        var q = _sys.Q;
-        var qv = _sys.Qv;
-        var lin = 0.0;
+        var beta = _beta.AsSpan(0, k);
         var quad = 0.0;
         for (var r = 0; r < k; r++)
         {
-            var br = _beta[r];
-            var row = _members[r] * m;
-            var cross = 0.0;
-            for (var c = 0; c < r; c++) cross += q[row + _members[c]] * _beta[c];
-            quad += br * (q[row + _members[r]] * br + 2.0 * cross);
-            lin += br * qv[_members[r]];
+            var br = beta[r];
+            quad += br * (_qa[r * m + r] * br + 2.0 * Kernels.Dot(_qa.AsSpan(r * m, r), beta));
         }
-        return _sys.R0 - 2.0 * lin + quad;
+        return _sys.R0 - 2.0 * Kernels.Dot(beta, _qva) + quad;
     }
 
+    /// <summary>L' beta = z, column by column so the inner loop runs along a row of L.</summary>
     private void SolveBeta()
     {
         var k = _count;
         var m = _m;
-        var l = _l;
-        for (var r = k - 1; r >= 0; r--)
+        var tmp = _column.AsSpan(0, k);
+        _z.AsSpan(0, k).CopyTo(tmp);
+        for (var c = k - 1; c >= 0; c--)
         {
-            var sum = _z[r];
-            for (var c = r + 1; c < k; c++) sum -= l[c * m + r] * _beta[c];
-            _beta[r] = sum / l[r * m + r];
+            var bc = tmp[c] * _invDiag[c];
+            _beta[c] = bc;
+            var row = _l.AsSpan(c * m, c);
+            for (var r = 0; r < row.Length; r++) tmp[r] -= row[r] * bc;
         }
     }
 

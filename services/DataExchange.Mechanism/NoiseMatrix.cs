@@ -1,5 +1,3 @@
-using MathNet.Numerics.Distributions;
-
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -32,7 +30,7 @@ public sealed class NoiseMatrix
         for (var m = 0; m < sellers; m++)
         {
             rows[m] = new double[steps];
-            Normal.Samples(rng, rows[m], 0.0, 1.0);
+            rng.FillStandardNormal(rows[m]);
         }
         return new NoiseMatrix(rows, seed);
     }

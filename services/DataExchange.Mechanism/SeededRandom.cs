@@ -88,6 +88,25 @@ public sealed class SeededRandom : Random
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="values"/> with standard normal draws: Box-Muller, both values of each pair used.
+    /// Written out rather than taken from MathNet because it is on every task's path (M x T draws) and this is
+    /// several times faster; the stream is fixed by the seed alone.
+    /// </summary>
+    public void FillStandardNormal(Span<double> values)
+    {
+        var i = 0;
+        for (; i + 1 < values.Length; i += 2)
+        {
+            var radius = Math.Sqrt(-2.0 * Math.Log(1.0 - NextDouble()));
+            var (sin, cos) = Math.SinCos(2.0 * Math.PI * NextDouble());
+            values[i] = radius * cos;
+            values[i + 1] = radius * sin;
+        }
+        if (i < values.Length)
+            values[i] = Math.Sqrt(-2.0 * Math.Log(1.0 - NextDouble())) * Math.Cos(2.0 * Math.PI * NextDouble());
+    }
+
     /// <summary>Fisher-Yates shuffle in place.</summary>
     public void Shuffle(Span<int> items)
     {

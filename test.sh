@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the repository (README's test command; .ci/run calls exactly this).
+# Brings up what the tests need, builds in Release, runs all test projects, and ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+results="$(pwd)/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+if [ -x infra/up.sh ] && ls tests/*/ 2>/dev/null | grep -q . && grep -rqs 'DX_NEEDS_INFRA' tests/*/*.csproj; then
+  # Integration tests talk to real PostgreSQL and RabbitMQ on loopback.
+  bash infra/up.sh || { echo "infra/up.sh failed: cannot run the integration tests"; echo "0 passed, 1 failed"; exit 1; }
+  # shellcheck disable=SC1091
+  source "${DX_INFRA_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/dataexchange}/env.sh"
+fi
+
+dotnet test DataExchange.sln -c Release --nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"
+status=$?
+
+passed=0; failed=0
+for f in "$results"/*.trx; do
+  [ -e "$f" ] || continue
+  p=$(grep -o '<Counters [^>]*' "$f" | grep -o ' passed="[0-9]*"' | grep -o '[0-9]*')
+  x=$(grep -o '<Counters [^>]*' "$f" | grep -o ' failed="[0-9]*"' | grep -o '[0-9]*')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${x:-0}))
+done
+# A test host that crashed or a build that broke reports no failed test; it is still a failure.
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

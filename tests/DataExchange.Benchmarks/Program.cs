@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(DataExchange.Benchmarks.MechanismBenchmarks).Assembly).Run(args);

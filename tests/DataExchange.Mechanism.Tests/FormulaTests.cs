@@ -1,0 +1,358 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+
+namespace DataExchange.Mechanism.Tests;
+
+/// <summary>Each formula of DESIGN.md section 1 against a case worked out by hand.</summary>
+public class FormulaTests
+{
+    // ---------- AF* ----------
+
+    [Theory]
+    [InlineData(1.0, 1.0, 1.0, 0.0)]     // b = p: exact
+    [InlineData(0.5, 2.0, 1.0, 0.0)]     // b > p: exact
+    [InlineData(2.0, 0.5, 1.0, 1.5)]     // (p - b) sigma
+    [InlineData(2.0, 0.5, 1.5, 2.25)]
+    [InlineData(1.25, 0.75, 2.0, 1.0)]
+    [InlineData(0.0, 0.25, 1.0, 0.0)]
+    public void NoiseScale_is_max0_p_minus_b_times_sigma(double price, double bid, double sigma, double expected)
+        => Assert.Equal(expected, Allocation.NoiseScale(price, bid, sigma), 15);
+
+    [Fact]
+    public void Allocate_gives_exact_features_at_zero_noise_and_X_plus_sE_otherwise()
+    {
+        var rng = new SeededRandom(7);
+        var (sellers, _) = Reference.RandomTask(rng, 4, 50);
+        var noise = NoiseMatrix.Draw(4, 50, 99);
+        var exact = Allocation.Allocate(sellers, noise, 0.0);
+        for (var m = 0; m < 4; m++)
+            for (var t = 0; t < 50; t++)
+                Assert.Equal(BitConverter.DoubleToInt64Bits(sellers.Row(m)[t]), BitConverter.DoubleToInt64Bits(exact[m][t]));
+
+        const double s = 0.7;
+        var noisy = Allocation.Allocate(sellers, noise, s);
+        for (var m = 0; m < 4; m++)
+            for (var t = 0; t < 50; t++)
+                Assert.Equal(sellers.Row(m)[t] + s * noise.Row(m)[t], noisy[m][t], 14);
+    }
+
+    [Fact]
+    public void NoiseMatrix_is_standard_normal_and_fixed_by_its_seed()
+    {
+        var a = NoiseMatrix.Draw(5, 4000, 123);
+        var b = NoiseMatrix.Draw(5, 4000, 123);
+        var c = NoiseMatrix.Draw(5, 4000, 124);
+        double sum = 0, sumSq = 0;
+        var differs = false;
+        for (var m = 0; m < 5; m++)
+        {
+            Assert.True(a.Row(m).SequenceEqual(b.Row(m)));
+            differs |= !a.Row(m).SequenceEqual(c.Row(m));
+            foreach (var v in a.Row(m))
+            {
+                sum += v;
+                sumSq += v * v;
+            }
+        }
+        Assert.True(differs);
+        var n = 20000.0;
+        var mean = sum / n;
+        var variance = sumSq / n - mean * mean;
+        Assert.InRange(mean, -0.03, 0.03);            // sd of the mean is 0.007
+        Assert.InRange(variance, 0.96, 1.04);         // sd of the variance is 0.01
+    }
+
+    [Fact]
+    public void Gain_at_a_bid_uses_one_noise_matrix_for_every_bid()
+    {
+        // Common random numbers: G(p, b) equals the reference gain on X + (p - b) E with the task's one E.
+        var rng = new SeededRandom(11);
+        var (sellers, y) = Reference.RandomTask(rng, 3, 80);
+        var noise = NoiseMatrix.Draw(3, 80, 5);
+        var p = MarketParameters.Default;
+        var gains = Reference.Gains(sellers, y, noise, p);
+        var nTrain = TaskMoments.TrainLength(80, p.TrainFraction);
+        const double price = 1.6;
+        foreach (var bid in new[] { 0.1, 0.6, 1.2, 1.6, 1.9 })
+        {
+            var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
+            var rows = Allocation.Allocate(sellers, noise, s);
+            var expected = Reference.CoalitionGain(rows, [0, 1, 2], y, nTrain, p);
+            Assert.Equal(expected, gains.Gain(price, bid), 9);
+        }
+        Assert.Equal(gains.GainAtNoise(0.0), gains.Gain(price, 1.6));
+        Assert.Equal(gains.GainAtNoise(0.0), gains.Gain(price, 5.0));
+    }
+
+    // ---------- the model and G, by hand ----------
+
+    // One seller whose series equals the target: y = x = 1..7 (train, mean 4, population sd 2), then 2, 9, 12 (test).
+    // Ridge alpha = 1 on the standardised feature: beta_std = sum(z yc) / (sum z^2 + 1) = 14 / 8 = 1.75, so the
+    // prediction is 4 + 0.875 (x - 4) and the held-out residuals are (y - 4) / 8 = (-2, 5, 8) / 8: SSE = 93 / 64.
+    // Range of the test part: 12 - 2 = 10. Test mean 23/3, SS_tot = 158/3.
+    private static readonly double[] HandY = [1, 2, 3, 4, 5, 6, 7, 2, 9, 12];
+
+    private static TaskGains HandTask(MarketParameters p)
+    {
+        var sellers = new FeatureSet(["a"], [HandY]);
+        return Reference.Gains(sellers, HandY, NoiseMatrix.Draw(1, 10, 1), p);
+    }
+
+    [Fact]
+    public void Hand_worked_ridge_gain_normalised_rmse()
+    {
+        Assert.Equal(7, TaskMoments.TrainLength(10, 0.7));
+        var gains = HandTask(MarketParameters.Default);
+        Assert.Equal(1.0 - Math.Sqrt(93.0 / 64.0 / 3.0) / 10.0, gains.GainAtNoise(0.0), 12);
+        // Empty coalition predicts the training mean 4: residuals (-2, 5, 8), SSE 93.
+        var empty = new CoalitionWalker(GainSystem.Build(gains.Moments, 0.0, gains.Parameters)).Gain();
+        Assert.Equal(1.0 - Math.Sqrt(93.0 / 3.0) / 10.0, empty, 12);
+    }
+
+    [Fact]
+    public void Hand_worked_ridge_gain_r_squared()
+    {
+        var gains = HandTask(MarketParameters.Default with { Gain = GainKind.RSquared });
+        Assert.Equal(1.0 - (93.0 / 64.0) / (158.0 / 3.0), gains.GainAtNoise(0.0), 12);
+        // Empty coalition: R^2 = 1 - 93 / (158/3) < 0, clipped to 0.
+        var empty = new CoalitionWalker(GainSystem.Build(gains.Moments, 0.0, gains.Parameters)).Gain();
+        Assert.Equal(0.0, empty);
+    }
+
+    [Fact]
+    public void Hand_worked_predictions_and_ols()
+    {
+        var gains = HandTask(MarketParameters.Default);
+        var sellers = new FeatureSet(["a"], [HandY]);
+        var predictions = gains.Predictions(sellers, NoiseMatrix.Draw(1, 10, 1), 1.0, 1.0);
+        Assert.Equal(3, predictions.Length);
+        Assert.Equal(2.25, predictions[0], 12);
+        Assert.Equal(8.375, predictions[1], 12);
+        Assert.Equal(11.0, predictions[2], 12);
+
+        // OLS reproduces y = x exactly: G = 1 (up to the rounding of a zero SSE under a square root).
+        var ols = HandTask(MarketParameters.Default with { RidgeAlpha = 0 });
+        Assert.Equal(1.0, ols.GainAtNoise(0.0), 6);
+    }
+
+    [Fact]
+    public void Gain_matches_an_independent_fit_on_a_small_dataset_for_both_gain_kinds()
+    {
+        var rng = new SeededRandom(2024);
+        var (sellers, y) = Reference.RandomTask(rng, 3, 20);
+        var noise = NoiseMatrix.Draw(3, 20, 3);
+        foreach (var kind in new[] { GainKind.NormalisedRmse, GainKind.RSquared })
+        {
+            foreach (var alpha in new[] { 0.0, 1.0, 3.5 })
+            {
+                var p = MarketParameters.Default with { Gain = kind, RidgeAlpha = alpha };
+                var gains = Reference.Gains(sellers, y, noise, p);
+                var expected = Reference.CoalitionGain(Reference.Rows(sellers), [0, 1, 2], y, 14, p);
+                Assert.Equal(expected, gains.GainAtNoise(0.0), 9);
+            }
+        }
+    }
+
+    // ---------- RF* ----------
+
+    /// <summary>Myerson's RF* by the trapezoid rule on n points, from a gain function: the formula of DESIGN.md.</summary>
+    internal static double Trapezoid(Func<double, double> gain, double bid, int n)
+    {
+        if (!(bid > 0)) return 0;
+        var integral = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var g = gain(bid * i / (n - 1));
+            integral += (i == 0 || i == n - 1) ? g / 2 : g;
+        }
+        integral *= bid / (n - 1);
+        return Math.Max(0.0, bid * gain(bid) - integral);
+    }
+
+    [Theory]
+    [InlineData(0.6, 1.2, 0.7)]
+    [InlineData(1.0, 1.2, 0.3)]
+    [InlineData(1.5, 1.2, 0.9)]
+    [InlineData(2.0, 0.5, 1.0)]
+    public void Myerson_formula_known_answer_for_a_linear_gain_curve(double bid, double price, double g)
+    {
+        // h(z) = g min(z/p, 1): RF* = g b^2 / (2p) for b < p, g p / 2 for b >= p. Fine trapezoid is exact up to the kink.
+        double H(double z) => g * Math.Min(z / price, 1.0);
+        var expected = bid < price ? g * bid * bid / (2 * price) : g * price / 2;
+        Assert.Equal(expected, Trapezoid(H, bid, 4001), 6);
+        // mu = 0.8, p = 1.2: U(b) = mu h(b) - RF*(b) is maximised at b = 0.8 where it is 0.2667 g.
+        double U(double b) => 0.8 * g * Math.Min(b / 1.2, 1.0) - (b < 1.2 ? g * b * b / 2.4 : g * 0.6);
+        Assert.Equal(0.26667 * g, U(0.8), 4);
+        foreach (var b in new[] { 0.1, 0.5, 0.7, 0.79, 0.81, 0.9, 1.2, 1.6, 2.0 }) Assert.True(U(b) < U(0.8));
+    }
+
+    [Fact]
+    public void Revenue_is_the_trapezoid_of_the_tasks_own_gain_at_15_points_and_within_bounds()
+    {
+        var scenario = SyntheticMarket.Generate(6, 150, 6, 77, 0.5, 2.0);
+        var p = MarketParameters.Default;
+        Assert.Equal(15, p.IntegralPoints);
+        var grid = PriceGrid.Create(p);
+        var checkedPositive = 0;
+        for (var n = 0; n < scenario.Buyers.Count; n++)
+        {
+            var buyer = scenario.Buyers[n];
+            var gains = MarketTask.Gains(scenario.Sellers, buyer.Target, (ulong)(500 + n), p);
+            foreach (var price in new[] { grid.Prices[3], grid.Prices[11], grid.Prices[17], grid.Prices[21] })
+            {
+                foreach (var bid in new[] { 0.05, 0.4, buyer.Valuation, 1.3, 2.0 })
+                {
+                    var rf = gains.Revenue(price, bid);
+                    var expected = Trapezoid(z => gains.Gain(price, z), bid, 15);
+                    Assert.Equal(expected, rf, 12);
+                    var gb = gains.Gain(price, bid);
+                    Assert.True(rf >= 0 && rf <= bid * gb + 1e-12 && bid * gb <= p.MaxPrice + 1e-12,
+                        $"0 <= RF* = {rf} <= b G(b) = {bid * gb} <= bMax fails at p={price}, b={bid}");
+                    if (rf > 1e-6) checkedPositive++;
+                }
+            }
+        }
+        Assert.True(checkedPositive > 20, $"only {checkedPositive} cases had positive revenue");
+    }
+
+    [Fact]
+    public void Revenue_stops_depending_on_the_bid_once_the_bid_reaches_the_price()
+    {
+        // With a fine trapezoid, RF*(p, b) = p G(p) - integral_0^p G for every b >= p.
+        var scenario = SyntheticMarket.Generate(6, 150, 1, 31);
+        var p = MarketParameters.Default with { IntegralPoints = 1601 };
+        var gains = MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 8, p);
+        const double price = 0.8;
+        var atPrice = gains.Revenue(price, price);
+        Assert.True(atPrice > 0.01);
+        foreach (var bid in new[] { 1.0, 1.4, 2.0 })
+            Assert.Equal(atPrice, gains.Revenue(price, bid), 3);
+        Assert.Equal(0.0, gains.Revenue(price, 0.0));
+    }
+
+    // ---------- PF* ----------
+
+    [Fact]
+    public void Price_grid_for_N_120_has_22_experts_and_delta_0_1605()
+    {
+        var grid = PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 120 });
+        Assert.Equal(22, grid.Count);
+        Assert.Equal(1.0 / Math.Sqrt(120), grid.Step, 15);
+        Assert.Equal(0.1605, Math.Round(grid.Delta, 4));
+        Assert.Equal(Math.Sqrt(Math.Log(22) / 120), grid.Delta, 15);
+        for (var i = 0; i < 22; i++) Assert.Equal(i / Math.Sqrt(120), grid.Prices[i], 12);
+        Assert.True(grid.Prices[21] <= 2.0);
+        Assert.Equal(2.0, grid.MaxPrice);
+
+        var hundred = PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 100 });
+        Assert.Equal(21, hundred.Count);
+        Assert.Equal(2.0, hundred.Prices[20], 9);
+        Assert.Equal(7, hundred.IndexOf(hundred.Prices[7]));
+    }
+
+    [Fact]
+    public void Mwu_update_by_hand_on_a_five_price_grid()
+    {
+        // N = 4: step 1/2, grid {0, 0.5, 1, 1.5, 2}, delta = sqrt(ln 5 / 4).
+        var grid = PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 4 });
+        Assert.Equal(5, grid.Count);
+        var delta = Math.Sqrt(Math.Log(5) / 4);
+        Assert.Equal(delta, grid.Delta, 15);
+        var state = new PricerState(ImmutableArray.Create(1.0, 2.0, 0.5, 1.0, 3.0), 7);
+        // revenues 0, 0.5, 1, 3 (clipped: 3/2 > 1), -1 (clipped to 0); g = r / bMax = 0, .25, .5, 1, 0
+        var next = MultiplicativeWeightsPricer.Update(state, grid, [0.0, 0.5, 1.0, 3.0, -1.0]);
+        double[] expected = [1.0, 2.0 * (1 + 0.25 * delta), 0.5 * (1 + 0.5 * delta), 1.0 + delta, 3.0];
+        Assert.Equal(8, next.Updates);
+        for (var c = 0; c < 5; c++) Assert.Equal(expected[c], next.Weights[c], 14);
+        // probabilities
+        var probabilities = next.Probabilities();
+        var total = expected.Sum();
+        for (var c = 0; c < 5; c++) Assert.Equal(expected[c] / total, probabilities[c], 14);
+
+        Assert.Throws<ArgumentException>(() => MultiplicativeWeightsPricer.Update(state, grid, [0.0, 1.0]));
+        Assert.Throws<ArgumentException>(() => MultiplicativeWeightsPricer.Update(state, grid, [0.0, double.NaN, 0, 0, 0]));
+    }
+
+    [Fact]
+    public void Mwu_rescaling_of_huge_weights_keeps_the_probabilities()
+    {
+        var grid = PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 4 });
+        var state = new PricerState(ImmutableArray.Create(1e200, 3e199, 1e150, 2e200, 5e199), 0);
+        double[] curve = [2.0, 1.0, 0.0, 0.5, 1.5];
+        var next = MultiplicativeWeightsPricer.Update(state, grid, curve);
+        var expected = new double[5];
+        for (var c = 0; c < 5; c++) expected[c] = state.Weights[c] * (1 + grid.Delta * Math.Clamp(curve[c] / 2, 0, 1));
+        var total = expected.Sum();
+        var probabilities = next.Probabilities();
+        Assert.All(next.Weights, w => Assert.True(double.IsFinite(w) && w < 1e201));
+        for (var c = 0; c < 5; c++) Assert.Equal(expected[c] / total, probabilities[c], 14);
+    }
+
+    [Fact]
+    public void Quote_draws_each_price_with_probability_w_over_sum_and_is_deterministic_per_seed()
+    {
+        var grid = PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 4 });
+        var state = new PricerState(ImmutableArray.Create(1.0, 2.0, 0.0, 4.0, 3.0), 0);
+        const int draws = 20000;
+        var counts = new int[5];
+        for (var seed = 0UL; seed < draws; seed++)
+        {
+            var q = MultiplicativeWeightsPricer.Quote(state, grid, seed);
+            Assert.Equal(grid.Prices[q.Index], q.Price);
+            Assert.Equal(q, MultiplicativeWeightsPricer.Quote(state, grid, seed));
+            counts[q.Index]++;
+        }
+        Assert.Equal(0, counts[2]); // zero weight is never drawn
+        var chi2 = 0.0;
+        foreach (var c in new[] { 0, 1, 3, 4 })
+        {
+            var expected = draws * state.Weights[c] / 10.0;
+            chi2 += (counts[c] - expected) * (counts[c] - expected) / expected;
+        }
+        // 3 degrees of freedom: P(chi2 > 27.9) = 4e-6.
+        Assert.True(chi2 < 27.9, $"chi-square {chi2:F2} for counts {string.Join(",", counts)}");
+        // Different seeds do not all give the same price.
+        Assert.True(counts.Count(c => c > 0) == 4);
+    }
+
+    [Fact]
+    public void Quote_rejects_a_state_of_the_wrong_size()
+    {
+        var grid = PriceGrid.Create(MarketParameters.Default);
+        var state = PricerState.Initial(PriceGrid.Create(MarketParameters.Default with { ExpectedTasks = 4 }));
+        Assert.Throws<ArgumentException>(() => MultiplicativeWeightsPricer.Quote(state, grid, 1));
+    }
+
+    [Fact]
+    public void Pricer_state_saved_and_restored_continues_exactly_as_if_never_saved()
+    {
+        var grid = PriceGrid.Create(MarketParameters.Default);
+        var rng = new SeededRandom(404);
+        var curves = Enumerable.Range(0, 40).Select(_ => Enumerable.Range(0, grid.Count).Select(_ => 2.2 * rng.NextDouble()).ToArray()).ToArray();
+
+        var straight = PricerState.Initial(grid);
+        var restored = PricerState.Initial(grid);
+        var straightQuotes = new List<PriceQuote>();
+        var restoredQuotes = new List<PriceQuote>();
+        for (var n = 0; n < 40; n++)
+        {
+            straightQuotes.Add(MultiplicativeWeightsPricer.Quote(straight, grid, (ulong)n));
+            straight = MultiplicativeWeightsPricer.Update(straight, grid, curves[n]);
+            restoredQuotes.Add(MultiplicativeWeightsPricer.Quote(restored, grid, (ulong)n));
+            restored = MultiplicativeWeightsPricer.Update(restored, grid, curves[n]);
+            if (n % 13 == 5)
+            {
+                // Save (JSON) and restore into a fresh object.
+                var json = JsonSerializer.Serialize(new { Weights = restored.Weights.ToArray(), restored.Updates });
+                using var doc = JsonDocument.Parse(json);
+                var weights = doc.RootElement.GetProperty("Weights").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+                var updates = doc.RootElement.GetProperty("Updates").GetInt64();
+                restored = new PricerState(ImmutableArray.Create(weights), updates);
+            }
+        }
+        Assert.Equal(straightQuotes, restoredQuotes);
+        Assert.Equal(straight.Updates, restored.Updates);
+        Assert.Equal(40, straight.Updates);
+        Assert.Equal(straight.Weights.Select(BitConverter.DoubleToInt64Bits), restored.Weights.Select(BitConverter.DoubleToInt64Bits));
+    }
+}
