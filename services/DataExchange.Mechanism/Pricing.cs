@@ -21,6 +21,19 @@ public sealed class PriceGrid
     public double Delta { get; }
     public double MaxPrice { get; }
 
+    /// <summary>The mean price under the weights: what the market charges on average for its next quote.</summary>
+    public double MeanPrice(PricerState state)
+    {
+        var total = 0.0;
+        var weighted = 0.0;
+        for (var c = 0; c < Count; c++)
+        {
+            total += state.Weights[c];
+            weighted += state.Weights[c] * Prices[c];
+        }
+        return weighted / total;
+    }
+
     public static PriceGrid Create(MarketParameters p)
     {
         var step = 1.0 / (p.Lipschitz * Math.Sqrt(p.ExpectedTasks));

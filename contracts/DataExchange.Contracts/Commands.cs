@@ -1,0 +1,51 @@
+namespace DataExchange.Contracts;
+
+/// <summary>A seller joins the market. Registering the same id again is accepted once and ignored after.</summary>
+/// <param name="SellerId">The seller's id: 1 to 64 letters, digits, '-', '_' or '.'.</param>
+/// <param name="Name">A display name (optional).</param>
+public sealed record RegisterSeller(string SellerId, string? Name = null);
+
+/// <summary>
+/// A seller appends observations to its feature series. <paramref name="FromStep"/> must equal the number of
+/// observations the market already holds for the seller (0 for the first batch): a batch sent twice is accepted once.
+/// </summary>
+/// <param name="SellerId">A registered seller.</param>
+/// <param name="FromStep">Index of the first value in the seller's series.</param>
+/// <param name="Values">Finite numbers, at most <see cref="MarketLimits.MaxSeriesLength"/> per batch.</param>
+public sealed record AppendFeatureObservations(string SellerId, long FromStep, double[] Values);
+
+/// <summary>
+/// A buyer's prediction task: the series it wants predicted over steps [FromStep, FromStep + Target.Length) of the
+/// sellers' series, and its bid, what one unit of gain (prediction accuracy) is worth to it. Truthful bidding is optimal.
+/// The same TaskId sent twice is accepted once.
+/// </summary>
+/// <param name="TaskId">Chosen by the buyer, unique per task.</param>
+/// <param name="BuyerId">The buyer's id (same rules as a seller id).</param>
+/// <param name="Bid">Value of one unit of gain, in (0, <see cref="MarketLimits.MaxBid"/>].</param>
+/// <param name="Target">The series to predict: finite numbers, at least <see cref="MarketLimits.MinSeriesLength"/>.</param>
+/// <param name="FromStep">Step of the sellers' series that Target[0] lines up with (default 0).</param>
+/// <param name="Seed">Seed of the task's random choices (price draw, noise, permutations); derived from TaskId when absent.</param>
+/// <param name="MarketId">Which market (pricing stream) the task trades in; "default" when absent.</param>
+public sealed record SubmitPredictionTask(
+    Guid TaskId,
+    string BuyerId,
+    double Bid,
+    double[] Target,
+    long FromStep = 0,
+    ulong? Seed = null,
+    string? MarketId = null);
+
+/// <summary>Limits every participant can rely on; inputs outside them are refused with a reason.</summary>
+public static class MarketLimits
+{
+    /// <summary>Shortest target a task may have: enough to train on 70% and score on the rest.</summary>
+    public const int MinSeriesLength = 10;
+    /// <summary>Longest series (and largest observation batch) accepted; keeps every message under about 2 MB.</summary>
+    public const int MaxSeriesLength = 100_000;
+    /// <summary>Largest bid accepted: far above the price grid (b_max = 2), so larger bids are mistakes.</summary>
+    public const double MaxBid = 1_000_000;
+    /// <summary>Longest seller, buyer or market id.</summary>
+    public const int MaxIdLength = 64;
+    /// <summary>The market a task trades in when it names none.</summary>
+    public const string DefaultMarket = "default";
+}

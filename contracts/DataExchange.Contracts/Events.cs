@@ -1,0 +1,100 @@
+namespace DataExchange.Contracts;
+
+/// <summary>A seller was registered.</summary>
+public sealed record SellerRegistered(string SellerId, string? Name, DateTimeOffset RegisteredAt);
+
+/// <summary>Observations were appended to a seller's series (steps FromStep .. FromStep + Count - 1).</summary>
+/// <remarks>Market-internal: it carries raw features, so it is never delivered to buyers.</remarks>
+public sealed record FeatureObservationsAppended(string SellerId, long FromStep, double[] Values);
+
+/// <summary>
+/// A buyer's task was accepted. Records everything the task's outcome depends on: the bid, the target, the
+/// window of the sellers' series, which sellers' data it will use (those covering the window when it was
+/// accepted, in id order) and the seed of its random choices.
+/// </summary>
+public sealed record TaskSubmitted(
+    Guid TaskId,
+    string MarketId,
+    string BuyerId,
+    double Bid,
+    double[] Target,
+    long FromStep,
+    string[] SellerIds,
+    ulong Seed,
+    DateTimeOffset SubmittedAt);
+
+/// <summary>A buyer's task was refused: <paramref name="Field"/> names what was wrong and <paramref name="Reason"/> why.</summary>
+public sealed record TaskRejected(Guid TaskId, string? BuyerId, string Field, string Reason, DateTimeOffset RejectedAt);
+
+/// <summary>A seller command was refused (unknown seller, bad values...).</summary>
+public sealed record SellerCommandRejected(string? SellerId, string Command, string Field, string Reason, DateTimeOffset RejectedAt);
+
+/// <summary>The price grid of a market (PF*'s experts): eps-net on [MinPrice, MaxPrice] for ExpectedTasks tasks.</summary>
+public sealed record PriceGridTerms(double MinPrice, double MaxPrice, double Lipschitz, int ExpectedTasks);
+
+/// <summary>A market's pricer was opened with these terms and uniform weights.</summary>
+public sealed record MarketOpened(string MarketId, PriceGridTerms Grid, double[] Prices, DateTimeOffset OpenedAt);
+
+/// <summary>
+/// The market quoted a price for a task (drawn from the MWU weights before the bid was seen, Alg. 1).
+/// Carries the task so the allocation needs nothing else.
+/// </summary>
+public sealed record TaskPriced(
+    Guid TaskId,
+    string MarketId,
+    string BuyerId,
+    double Bid,
+    double[] Target,
+    long FromStep,
+    string[] SellerIds,
+    ulong Seed,
+    DateTimeOffset SubmittedAt,
+    double Price,
+    int PriceIndex,
+    PriceGridTerms Grid,
+    long MarketVersion);
+
+/// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
+public sealed record FeaturesAllocated(Guid TaskId, string[] SellerIds, long FromStep, int Steps, double NoiseScale, ulong NoiseSeed);
+
+/// <summary>The buyer's predictions of its target over the held-out steps, and the gain G they achieve.</summary>
+public sealed record PredictionDelivered(Guid TaskId, string BuyerId, double Gain, long PredictionFromStep, double[] Predictions);
+
+/// <summary>
+/// The buyer was charged RF*(p, b, Y) (Myerson, Eq. 3). RevenueCurve[c] = RF*(grid price c, b, Y), what PF* learns from.
+/// </summary>
+public sealed record PaymentCharged(
+    Guid TaskId,
+    string MarketId,
+    string BuyerId,
+    decimal Charge,
+    double Price,
+    double Bid,
+    double Gain,
+    double[] RevenueCurve,
+    double[] Target,
+    long FromStep,
+    string[] SellerIds,
+    ulong Seed,
+    DateTimeOffset SubmittedAt);
+
+/// <summary>PF* applied a task's revenue curve: the market's weights after the update and the resulting mean price.</summary>
+public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] Weights, long Updates, double MeanPrice);
+
+/// <summary>A seller's payout for a task: its PD_B* share and the amount (rounded down to the ledger's unit).</summary>
+public sealed record SellerPaid(Guid TaskId, string SellerId, double Share, decimal Amount);
+
+/// <summary>
+/// A task is settled: Charge = PaidToSellers + Retained + Fee, exactly. Retained is PD_B*'s withheld part and rounding.
+/// </summary>
+public sealed record TaskSettled(
+    Guid TaskId,
+    string MarketId,
+    string BuyerId,
+    decimal Charge,
+    decimal PaidToSellers,
+    decimal Retained,
+    decimal Fee,
+    int ShapleyPermutations,
+    DateTimeOffset SubmittedAt,
+    DateTimeOffset SettledAt);

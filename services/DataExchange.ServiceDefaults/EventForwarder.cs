@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Subscriptions;
+using MassTransit;
+
+namespace DataExchange.ServiceDefaults;
+
+/// <summary>
+/// The outbox: a Marten subscription that publishes every committed contract event of this service's store to the bus.
+/// A service never publishes directly, so an event reaches the bus only once committed; the subscription's progress
+/// is stored in the database, so after a crash it resumes from the last page it finished and every committed event
+/// is published at least once. The message id is the event's id, and every consumer is idempotent, so a page
+/// published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
+/// the trace runs on across services.
+/// </summary>
+public sealed class EventForwarder(IBus bus) : SubscriptionBase
+{
+    public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
+        IDocumentOperations operations, CancellationToken cancellationToken)
+    {
+        // Order across a queue is not guaranteed anyway (prefetch > 1), so a page is published concurrently.
+        var publishes = new List<Task>(page.Events.Count);
+        foreach (var e in page.Events)
+        {
+            if (e.EventType.Namespace != "DataExchange.Contracts") continue;
+            publishes.Add(Publish(e, cancellationToken));
+        }
+        await Task.WhenAll(publishes);
+        return NullChangeListener.Instance;
+    }
+
+    private async Task Publish(IEvent e, CancellationToken ct)
+    {
+        using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
+        await bus.Publish(e.Data, e.EventType, ctx =>
+        {
+            ctx.MessageId = e.Id;
+            if (e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var correlation)) ctx.CorrelationId = correlation;
+        }, ct);
+    }
+}
+
+/// <summary>Carries the W3C trace context through the event store: recorded on write, resumed on forward.</summary>
+public static class TraceContext
+{
+    private const string Header = "traceparent";
+
+    /// <summary>Records the current trace (if any) on every event this session appends.</summary>
+    public static void Record(IDocumentSession session)
+    {
+        if (Activity.Current is { } a) session.SetHeader(Header, a.Id!);
+    }
+
+    public static Activity? Resume(IEvent e, string name)
+    {
+        if (e.Headers is not null && e.Headers.TryGetValue(Header, out var value) && value?.ToString() is { } parent
+            && ActivityContext.TryParse(parent, null, out var context))
+            return MarketTelemetry.Source.StartActivity(name, ActivityKind.Producer, context);
+        return MarketTelemetry.Source.StartActivity(name, ActivityKind.Producer);
+    }
+
+    /// <summary>The trace id recorded with an event, if any.</summary>
+    public static string? TraceId(IEvent e) =>
+        e.Headers is not null && e.Headers.TryGetValue(Header, out var value) && value?.ToString() is { } parent
+        && ActivityContext.TryParse(parent, null, out var context) ? context.TraceId.ToString() : null;
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using Marten;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace DataExchange.ServiceDefaults;
+
+/// <summary>
+/// Everything a DataExchange service shares: its own Marten schema with an event forwarder to the bus, MassTransit
+/// on RabbitMQ with retries and endpoint names prefixed by the service, OpenTelemetry, and health endpoints.
+/// A service's Program.cs is then the list of what it hosts.
+/// </summary>
+public static class MarketServiceDefaults
+{
+    /// <param name="service">The service's name: its Marten schema, its queue prefix and its telemetry name.</param>
+    /// <param name="configureStore">Documents and projections of the service.</param>
+    /// <param name="configureBus">Consumers of the service.</param>
+    public static WebApplicationBuilder AddMarketServiceDefaults(this WebApplicationBuilder builder, string service,
+        Action<StoreOptions>? configureStore = null, Action<IBusRegistrationConfigurator>? configureBus = null)
+    {
+        var settings = MarketSettings.From(builder.Configuration, service);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(settings.Parameters);
+        builder.Services.AddSingleton<MarketMetrics>();
+        builder.Services.AddSingleton(Resilience.ConcurrencyRetry());
+
+        builder.Services.AddMarten(opts =>
+            {
+                opts.Connection(settings.Postgres);
+                opts.DatabaseSchemaName = service;
+                opts.Events.DatabaseSchemaName = service;
+                opts.Events.StreamIdentity = StreamIdentity.AsString;
+                opts.Events.MetadataConfig.HeadersEnabled = true;
+                opts.Events.MetadataConfig.CorrelationIdEnabled = true;
+                opts.Events.MetadataConfig.CausationIdEnabled = true;
+                opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+                opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
+                configureStore?.Invoke(opts);
+            })
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup()
+            .AddSubscriptionWithServices<EventForwarder>(ServiceLifetime.Singleton, o =>
+            {
+                o.Name = "bus-forwarder";
+                o.Options.BatchSize = 500;
+            })
+            .AddAsyncDaemon(DaemonMode.HotCold);
+
+        builder.Services.AddMassTransit(x =>
+        {
+            x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(service, false));
+            configureBus?.Invoke(x);
+            x.UsingRabbitMq((context, cfg) =>
+            {
+                cfg.Host(new Uri(settings.RabbitMq));
+                BusJson.Configure(cfg);
+                cfg.PrefetchCount = settings.Prefetch;
+                // Transient faults (a conflicting write, a dropped connection) are retried in process; what still
+                // fails lands in the endpoint's _error queue with its exception.
+                cfg.UseMessageRetry(r =>
+                {
+                    // About two minutes in all: long enough for a replica to catch up with the seller events it waits for.
+                    r.Exponential(16, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(200));
+                    r.Ignore<PermanentFailureException>();
+                });
+                cfg.ConfigureEndpoints(context);
+            });
+        });
+
+        builder.Services.AddHealthChecks();
+        AddTelemetry(builder, service);
+        return builder;
+    }
+
+    private static void AddTelemetry(WebApplicationBuilder builder, string service)
+    {
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? $"dataexchange-{service}"))
+            .WithTracing(t =>
+            {
+                t.AddSource("MassTransit", "Marten", "Npgsql", MarketTelemetry.SourceName)
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health"))
+                    .AddHttpClientInstrumentation();
+                if (otlp) t.AddOtlpExporter();
+            })
+            .WithMetrics(m =>
+            {
+                m.AddMeter("MassTransit", "Marten", MarketTelemetry.SourceName)
+                    .AddAspNetCoreInstrumentation()
+                    .AddRuntimeInstrumentation();
+                if (otlp) m.AddOtlpExporter();
+            });
+    }
+
+    /// <summary>/health/live answers while the process runs; /health/ready once the bus and the store are reachable.</summary>
+    public static WebApplication MapMarketDefaults(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready");
+        return app;
+    }
+}
+
+/// <summary>Where a service finds its servers, and the market's parameters (section "Market").</summary>
+public sealed record MarketSettings(string Service, string Postgres, string RabbitMq, ushort Prefetch, MarketParameters Parameters)
+{
+    public static MarketSettings From(IConfiguration configuration, string service)
+    {
+        var postgres = configuration.GetConnectionString("Postgres") ?? configuration["DX_POSTGRES"]
+            ?? throw new InvalidOperationException("ConnectionStrings:Postgres (or DX_POSTGRES) is not set.");
+        var rabbit = configuration.GetConnectionString("RabbitMq") ?? configuration["DX_RABBITMQ"]
+            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq (or DX_RABBITMQ) is not set.");
+        var market = configuration.GetSection("Market");
+        var defaults = MarketParameters.Default;
+        var parameters = new MarketParameters
+        {
+            ExpectedTasks = market.GetValue("ExpectedTasks", defaults.ExpectedTasks),
+            ShapleyPermutations = market.GetValue("ShapleyPermutations", defaults.ShapleyPermutations),
+            RobustnessLambda = market.GetValue("RobustnessLambda", defaults.RobustnessLambda),
+            RidgeAlpha = market.GetValue("RidgeAlpha", defaults.RidgeAlpha),
+            IntegralPoints = market.GetValue("IntegralPoints", defaults.IntegralPoints),
+            MarketFeeRate = market.GetValue("FeeRate", defaults.MarketFeeRate),
+        }.Validate();
+        return new MarketSettings(service, postgres, rabbit, configuration.GetValue<ushort>("Bus:Prefetch", 16), parameters);
+    }
+
+    /// <summary>The price grid terms every service derives the same grid from.</summary>
+    public PriceGridTerms GridTerms => new(Parameters.MinPrice, Parameters.MaxPrice, Parameters.Lipschitz, Parameters.ExpectedTasks);
+}
+
+/// <summary>Bus serialisation shared by services and clients.</summary>
+public static class BusJson
+{
+    /// <summary>
+    /// Non-finite numbers travel as "NaN"/"Infinity" instead of failing the sender's serialiser, so the market can
+    /// refuse them with a reason naming the field (a buyer's bug must become a TaskRejected, not a lost message).
+    /// </summary>
+    public static void Configure(IBusFactoryConfigurator cfg) => cfg.ConfigureJsonSerializerOptions(o =>
+    {
+        o.NumberHandling |= System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        return o;
+    });
+}
+
+/// <summary>Names of the market's own telemetry.</summary>
+public static class MarketTelemetry
+{
+    public const string SourceName = "DataExchange";
+    public static readonly ActivitySource Source = new(SourceName);
+}
