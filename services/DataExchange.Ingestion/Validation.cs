@@ -1,0 +1,45 @@
+using System.Text.RegularExpressions;
+using DataExchange.Contracts;
+
+namespace DataExchange.Ingestion;
+
+/// <summary>One problem with an input: the field (a JSON path such as target[17]) and why it is refused.</summary>
+public sealed record InputProblem(string Field, string Reason);
+
+/// <summary>Checks shared by the bus and HTTP; each returns the first problem, or null.</summary>
+public static partial class Validation
+{
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex IdPattern();
+
+    public static InputProblem? Id(string field, string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id)) return new(field, "is missing or empty");
+        if (id.Length > MarketLimits.MaxIdLength) return new(field, $"is {id.Length} characters long, at most {MarketLimits.MaxIdLength} are allowed");
+        if (!IdPattern().IsMatch(id)) return new(field, "may contain only letters, digits, '.', '_' and '-'");
+        return null;
+    }
+
+    public static InputProblem? Series(string field, double[]? values, int minLength)
+    {
+        if (values is null) return new(field, "is missing");
+        if (values.Length == 0) return new(field, "is empty");
+        if (values.Length < minLength) return new(field, $"has {values.Length} values, at least {minLength} are needed");
+        if (values.Length > MarketLimits.MaxSeriesLength) return new(field, $"has {values.Length} values, at most {MarketLimits.MaxSeriesLength} are accepted");
+        for (var t = 0; t < values.Length; t++)
+            if (!double.IsFinite(values[t])) return new($"{field}[{t}]", $"is {values[t]}, not a finite number");
+        return null;
+    }
+
+    public static InputProblem? Task(SubmitPredictionTask t)
+    {
+        if (t.TaskId == Guid.Empty) return new("taskId", "is missing or the empty id");
+        if (Id("buyerId", t.BuyerId) is { } p) return p;
+        if (t.MarketId is not null && Id("marketId", t.MarketId) is { } mp) return mp;
+        if (double.IsNaN(t.Bid) || double.IsInfinity(t.Bid)) return new("bid", $"is {t.Bid}, not a finite number");
+        if (t.Bid <= 0) return new("bid", $"is {t.Bid}; a bid must be above 0");
+        if (t.Bid > MarketLimits.MaxBid) return new("bid", $"is {t.Bid}; bids above {MarketLimits.MaxBid} are refused as absurd");
+        if (t.FromStep < 0) return new("fromStep", $"is {t.FromStep}; it must be 0 or more");
+        return Series("target", t.Target, MarketLimits.MinSeriesLength);
+    }
+}

@@ -1,0 +1,52 @@
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+using System.Collections.Immutable;
+
+namespace DataExchange.Pricing;
+
+/// <summary>A market's pricer: the fold of its stream (MarketOpened, then MarketPriceUpdated after each task).</summary>
+public sealed partial class MarketPricing
+{
+    public string Id { get; set; } = "";
+    public PriceGridTerms Grid { get; set; } = new(0, 2, 1, 120);
+    public double[] Prices { get; set; } = [];
+    public double[] Weights { get; set; } = [];
+    public long Updates { get; set; }
+    public long Quotes { get; set; }
+
+    public static MarketPricing Create(MarketOpened e) => new()
+    {
+        Id = e.MarketId,
+        Grid = e.Grid,
+        Prices = e.Prices,
+        Weights = Enumerable.Repeat(1.0, e.Prices.Length).ToArray(),
+    };
+
+    public void Apply(TaskPriced e) => Quotes++;
+
+    public void Apply(MarketPriceUpdated e)
+    {
+        Weights = e.Weights;
+        Updates = e.Updates;
+    }
+
+    public PricerState State() => new(ImmutableArray.Create(Weights), Updates);
+}
+
+/// <summary>A document whose id is a task id, marking that something was done for that task.</summary>
+public interface ITaskMarker
+{
+    string Id { get; }
+}
+
+/// <summary>Marks a task as quoted (its id is the task id): a redelivered TaskSubmitted is recognised.</summary>
+public sealed class PricedTask : ITaskMarker
+{
+    public string Id { get; set; } = "";
+}
+
+/// <summary>Marks a task's revenue curve as applied: each price update is applied exactly once.</summary>
+public sealed class AppliedUpdate : ITaskMarker
+{
+    public string Id { get; set; } = "";
+}
