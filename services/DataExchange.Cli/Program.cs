@@ -28,6 +28,17 @@ namespace DataExchange.Cli
                 --json                  one JSON line per task, then a summary line
                 --no-progress           no progress bar even on a terminal
 
+              dx market run [options]   the main job against the running services (infra/services.sh start):
+                                        registers the sellers over HTTP, publishes the buyer tasks onto the bus,
+                                        receives the payouts as a bus subscriber, prints the summary
+                --sellers, --steps, --buyers, --mu-min, --mu-max, --market FILE, --seed   as for simulate
+                --market-id ID          the market (pricing stream) to trade in (default "default")
+                --sequential            one task at a time (each price update lands before the next quote)
+                --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
+                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
+                --timeout S             give up after S seconds (default 600)
+                --json, --no-progress   as for simulate
+
               dx help                   this text
             """;
 
@@ -43,6 +54,7 @@ namespace DataExchange.Cli
                 return args[0] switch
                 {
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
+                    "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
                     _ => throw new UsageException($"'{args[0]}': unknown command (see dx help)"),
                 };
             }

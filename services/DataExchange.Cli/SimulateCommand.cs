@@ -136,7 +136,7 @@ public static class SimulateCommand
 }
 
 /// <summary>A one-line progress bar redrawn in place on a terminal.</summary>
-internal sealed class ProgressBar(TextWriter writer, int total)
+public sealed class ProgressBar(TextWriter writer, int total, string label = "Running market simulation")
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _lastWidth = -1;
@@ -148,8 +148,8 @@ internal sealed class ProgressBar(TextWriter writer, int total)
         if (filled == _lastWidth && done != total) return;
         _lastWidth = filled;
         var rate = done / Math.Max(_clock.Elapsed.TotalSeconds, 1e-9);
-        writer.Write(string.Format(CultureInfo.InvariantCulture, "\rRunning market simulation: {0,3}% |{1}{2}| {3}/{4} [{5:0.0}s, {6:0.0} tasks/s]",
-            total == 0 ? 100 : done * 100 / total, new string('#', filled), new string(' ', width - filled), done, total, _clock.Elapsed.TotalSeconds, rate));
+        writer.Write(string.Format(CultureInfo.InvariantCulture, "\r{7}: {0,3}% |{1}{2}| {3}/{4} [{5:0.0}s, {6:0.0} tasks/s]",
+            total == 0 ? 100 : done * 100 / total, new string('#', filled), new string(' ', width - filled), done, total, _clock.Elapsed.TotalSeconds, rate, label));
     }
 
     public void Done() => writer.WriteLine();

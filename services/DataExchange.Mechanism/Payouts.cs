@@ -63,11 +63,12 @@ public static class Payout
             var left = net - amounts.Sum();
             var order = Enumerable.Range(0, amounts.Length).Where(i => shares[i] > 0)
                 .OrderByDescending(i => remainders[i]).ThenBy(i => i).ToArray();
-            for (var k = 0; left >= unit; k = (k + 1) % order.Length)
-            {
-                amounts[order[k]] += unit;
-                left -= unit;
-            }
+            // Whole rounds at once (each seller one unit per round), then one more unit each for the first in order.
+            var units = decimal.Floor(left / unit);
+            var rounds = decimal.Floor(units / order.Length);
+            var extra = (int)(units - rounds * order.Length);
+            for (var k = 0; k < order.Length; k++)
+                amounts[order[k]] += (rounds + (k < extra ? 1 : 0)) * unit;
         }
         var payouts = new SellerPayout[amounts.Length];
         for (var m = 0; m < payouts.Length; m++) payouts[m] = new SellerPayout(sellerIds[m], shares[m], amounts[m]);

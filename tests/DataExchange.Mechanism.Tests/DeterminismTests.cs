@@ -83,6 +83,41 @@ public class DeterminismTests
     }
 
     [Fact]
+    public void A_tasks_numbers_do_not_depend_on_what_was_computed_before_on_it()
+    {
+        // One TaskGains used for many levels, revenues and Shapley runs in a shuffled order gives, bit for bit,
+        // what a fresh TaskGains gives for each single question (no state leaks between calls).
+        var scenario = SyntheticMarket.Generate(7, 200, 1, 515);
+        var y = scenario.Buyers[0].Target;
+        var p = MarketParameters.Default;
+        var levels = Enumerable.Range(0, 40).Select(i => i * 0.05).ToArray();
+        int[] order = Enumerable.Range(0, levels.Length).ToArray();
+        new SeededRandom(3).Shuffle(order);
+        var shared = MarketTask.Gains(scenario.Sellers, y, 516, p);
+        var sharedGains = new double[levels.Length];
+        foreach (var i in order)
+        {
+            sharedGains[i] = shared.GainAtNoise(levels[i]);
+            shared.Revenue(1.0 + levels[i] / 4, 0.9);
+            if (i % 10 == 0) Shapley.MonteCarlo(shared, levels[i], 5, (ulong)i);
+        }
+        for (var i = 0; i < levels.Length; i++)
+        {
+            var fresh = MarketTask.Gains(scenario.Sellers, y, 516, p).GainAtNoise(levels[i]);
+            Assert.Equal(BitConverter.DoubleToInt64Bits(fresh), BitConverter.DoubleToInt64Bits(sharedGains[i]));
+        }
+        var freshRevenue = MarketTask.Gains(scenario.Sellers, y, 516, p).Revenue(1.3, 0.9);
+        Assert.Equal(BitConverter.DoubleToInt64Bits(freshRevenue), BitConverter.DoubleToInt64Bits(shared.Revenue(1.3, 0.9)));
+        var freshExact = Shapley.Exact(MarketTask.Gains(scenario.Sellers, y, 516, p), 0.35).Values;
+        Assert.Equal(freshExact.Select(BitConverter.DoubleToInt64Bits), Shapley.Exact(shared, 0.35).Values.Select(BitConverter.DoubleToInt64Bits));
+        var freshMc = Shapley.MonteCarlo(MarketTask.Gains(scenario.Sellers, y, 516, p), 0.35, 50, 8).Values;
+        Assert.Equal(freshMc.Select(BitConverter.DoubleToInt64Bits), Shapley.MonteCarlo(shared, 0.35, 50, 8).Values.Select(BitConverter.DoubleToInt64Bits));
+        var grid = PriceGrid.Create(p);
+        var freshCurve = MarketTask.Gains(scenario.Sellers, y, 516, p).RevenueCurve(grid, 1.1);
+        Assert.Equal(freshCurve.Select(BitConverter.DoubleToInt64Bits), shared.RevenueCurve(grid, 1.1).Select(BitConverter.DoubleToInt64Bits));
+    }
+
+    [Fact]
     public void Market_task_steps_equal_the_combined_run()
     {
         // Allocate and Settle called separately (as the services do) give the same numbers as Run.

@@ -196,8 +196,13 @@ public class EdgeCaseTests
         var y = scenario.Buyers[0].Target;
         Assert.Throws<ArgumentException>(() => TaskMoments.Compute(scenario.Sellers, y.AsSpan(0, 29), NoiseMatrix.Draw(2, 30, 1), MarketParameters.Default));
         Assert.Throws<ArgumentException>(() => TaskMoments.Compute(scenario.Sellers, y, NoiseMatrix.Draw(3, 30, 1), MarketParameters.Default));
-        var tiny = SyntheticMarket.Generate(2, 4, 1, 73);
-        Assert.Throws<ArgumentException>(() => TaskMoments.Compute(tiny.Sellers, tiny.Buyers[0].Target, NoiseMatrix.Draw(2, 4, 1), MarketParameters.Default));
+        // T = 3: trains on floor(2.1) = 2 steps and would score on 1: too short
+        var tiny = new FeatureSet(["a"], [[1.0, 2.0, 4.0]]);
+        var e = Assert.Throws<ArgumentException>(() => TaskMoments.Compute(tiny, [1.0, 3.0, 2.0], NoiseMatrix.Draw(1, 3, 1), MarketParameters.Default));
+        Assert.Equal("target", e.ParamName);
+        // T = 4: 2 and 2 is enough
+        var four = new FeatureSet(["a"], [[1.0, 2.0, 4.0, 3.0]]);
+        Assert.Equal(2, TaskMoments.Compute(four, [1.0, 3.0, 2.0, 5.0], NoiseMatrix.Draw(1, 4, 1), MarketParameters.Default).TestSize);
     }
 
     [Fact]

@@ -222,10 +222,10 @@ public class FormulaTests
         var scenario = SyntheticMarket.Generate(6, 150, 1, 31);
         var p = MarketParameters.Default with { IntegralPoints = 1601 };
         var gains = MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 8, p);
-        const double price = 0.8;
+        const double price = 1.5;
         var atPrice = gains.Revenue(price, price);
-        Assert.True(atPrice > 0.01);
-        foreach (var bid in new[] { 1.0, 1.4, 2.0 })
+        Assert.True(atPrice > 0.01, $"RF*(p, p) = {atPrice}, G(0) = {gains.Gain(price, 0)}, G(p) = {gains.Gain(price, price)}");
+        foreach (var bid in new[] { 1.7, 2.0, 3.0 })
             Assert.Equal(atPrice, gains.Revenue(price, bid), 3);
         Assert.Equal(0.0, gains.Revenue(price, 0.0));
     }

@@ -23,7 +23,8 @@ public class PayoutTests
             var shares = total > 0 ? raw.Select(v => v / total * factor).ToArray() : raw;
             shares = shares.Select(s => Math.Min(1.0, s)).ToArray();
             var feeRate = trial % 4 == 0 ? (decimal)Math.Round(rng.NextDouble() * 0.2, 4) : 0m;
-            var distribute = trial % 2 == 1;
+            // distributing the remainder is meant for renormalised shares (sum 1): see the separate tests below for others
+            var distribute = trial % 2 == 1 && factor == 1.0;
 
             var split = Payout.Split(charge, Ids(n), shares, decimals, feeRate, distribute);
             var again = Payout.Split(charge, Ids(n), shares, decimals, feeRate, distribute);
@@ -90,6 +91,36 @@ public class PayoutTests
         split = Payout.Split(0.0000001m, Ids(3), [0.125, 0.375, 0.5], 8);
         Assert.Equal([0.00000001m, 0.00000003m, 0.00000005m], split.Payouts.Select(p => p.Amount));
         Assert.Equal(0.00000001m, split.Retained);
+    }
+
+    [Fact]
+    public void Distributing_with_shares_below_one_still_pays_out_the_whole_net_charge()
+    {
+        // 1.0000 at 4 decimals over shares 0.2, 0.3, 0: floors 0.2, 0.3; 5000 leftover units go round-robin to the
+        // positive shares, largest remainder first (equal: lower index first): 2500 each.
+        var split = Payout.Split(1m, Ids(3), [0.2, 0.3, 0.0], 4, 0m, true);
+        Assert.Equal(1m, split.PaidToSellers);
+        Assert.Equal(0m, split.Retained);
+        Assert.Equal([0.45m, 0.55m, 0m], split.Payouts.Select(p => p.Amount));
+    }
+
+    [Fact(Timeout = 20000)]
+    public async Task Distributing_a_large_leftover_hands_out_whole_rounds_at_once()
+    {
+        // 10^14 leftover ledger units: one unit per loop step would never finish (the timeout guards that).
+        var split = await System.Threading.Tasks.Task.Run(() => Payout.Split(1_000_000m, Ids(2), [0.25, 0.25], 8, 0m, true));
+        Assert.Equal(1_000_000m, split.PaidToSellers);
+        Assert.Equal([500_000m, 500_000m], split.Payouts.Select(p => p.Amount));
+        Assert.Equal(0m, split.Retained);
+    }
+
+    [Fact]
+    public void Leftover_units_that_do_not_divide_evenly_go_to_the_lowest_index_first()
+    {
+        // 1 at 4 decimals, shares 0.1 each: 0.1 paid each, 7000 units left = 2333 rounds of 3 and 1 extra unit.
+        var split = Payout.Split(1m, Ids(3), [0.1, 0.1, 0.1], 4, 0m, true);
+        Assert.Equal([0.3334m, 0.3333m, 0.3333m], split.Payouts.Select(p => p.Amount));
+        Assert.Equal(0m, split.Retained);
     }
 
     [Fact]

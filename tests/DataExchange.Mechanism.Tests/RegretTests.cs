@@ -72,7 +72,7 @@ public class RegretTests(ITestOutputHelper output)
         int[] sizes = [100, 400, 1600];
         var expected = new double[sizes.Length];
         var sampled = new double[sizes.Length];
-        const int sequences = 5;
+        const int sequences = 8;
         for (var i = 0; i < sizes.Length; i++)
         {
             var n = sizes[i];

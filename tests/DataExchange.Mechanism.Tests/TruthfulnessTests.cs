@@ -10,7 +10,7 @@ public class TruthfulnessTests(ITestOutputHelper output)
     [Fact]
     public void Truthful_bid_maximises_average_utility_and_is_individually_rational()
     {
-        const int seeds = 240;
+        const int seeds = 400;
         var p = MarketParameters.Default;
         var grid = PriceGrid.Create(p);
         var sum = new double[Factors.Length];

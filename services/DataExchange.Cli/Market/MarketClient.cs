@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Json;
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+using DataExchange.ServiceDefaults;
+using MassTransit;
+
+namespace DataExchange.Cli.Market;
+
+/// <summary>Everything the market published about one task, as a participant hears it on the bus.</summary>
+public sealed class TaskReport(Guid taskId)
+{
+    public Guid TaskId { get; } = taskId;
+    public TaskPriced? Priced { get; set; }
+    public PaymentCharged? Charged { get; set; }
+    public PredictionDelivered? Prediction { get; set; }
+    public TaskRejected? Rejected { get; set; }
+    public TaskSettled? Settled { get; set; }
+    public MarketPriceUpdated? PriceUpdate { get; set; }
+    public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
+    /// <summary>SellerPaid messages received, duplicates included (delivery is at least once).</summary>
+    public int PayoutMessages;
+
+    /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
+    public bool SettledWithPayouts => Settled is not null && Charged is not null && Payouts.Count == Charged.SellerIds.Length;
+    public bool Done => Rejected is not null || SettledWithPayouts;
+}
+
+/// <summary>
+/// A participant's program: registers sellers over HTTP, publishes buyer tasks onto the bus and listens to what the
+/// market publishes (prices, charges, payouts, settlements, refusals) on a temporary queue of its own.
+/// </summary>
+public sealed class MarketClient : IAsyncDisposable
+{
+    private readonly IBusControl _bus;
+    private readonly HttpClient _http;
+    private readonly ConcurrentDictionary<Guid, TaskReport> _tasks = new();
+    private readonly SemaphoreSlim _signal = new(0);
+
+    private MarketClient(IBusControl bus, HttpClient http)
+    {
+        _bus = bus;
+        _http = http;
+    }
+
+    public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct)
+    {
+        MarketClient? client = null;
+        var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(new Uri(rabbitMq));
+            BusJson.Configure(cfg);
+            cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
+            {
+                e.PrefetchCount = 256;
+                e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
+                e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
+                e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
+                e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
+                e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r => r.Settled = c.Message));
+                e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
+                e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r =>
+                {
+                    Interlocked.Increment(ref r.PayoutMessages);
+                    r.Payouts.TryAdd(c.Message.SellerId, c.Message);
+                }));
+            });
+        });
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) });
+        await bus.StartAsync(ct);
+        return client;
+    }
+
+    public IBus Bus => _bus;
+
+    private Task On(Guid taskId, Action<TaskReport> update)
+    {
+        var report = _tasks.GetOrAdd(taskId, id => new TaskReport(id));
+        lock (report) update(report);
+        _signal.Release();
+        return Task.CompletedTask;
+    }
+
+    public TaskReport Report(Guid taskId) => _tasks.GetOrAdd(taskId, id => new TaskReport(id));
+
+    /// <summary>Registers each seller and sends its whole series (HTTP answers at once; both are idempotent).</summary>
+    public async Task RegisterSellersAsync(FeatureSet sellers, CancellationToken ct)
+    {
+        for (var m = 0; m < sellers.Sellers; m++)
+        {
+            var id = sellers.SellerIds[m];
+            await Expect(await _http.PostAsJsonAsync("/sellers", new RegisterSeller(id), ct), $"register {id}", ct);
+            await Expect(await _http.PostAsJsonAsync($"/sellers/{id}/observations", new { fromStep = 0, values = sellers.Row(m).ToArray() }, ct),
+                $"observations of {id}", ct);
+        }
+    }
+
+    private static async Task Expect(HttpResponseMessage response, string what, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        throw new InvalidOperationException($"{what}: HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+    }
+
+    /// <summary>Publishes a task onto the bus (ingestion consumes SubmitPredictionTask).</summary>
+    public async Task SubmitAsync(SubmitPredictionTask task, CancellationToken ct)
+    {
+        Report(task.TaskId);
+        await _bus.Publish(task, ct);
+    }
+
+    /// <summary>Waits until <paramref name="done"/> holds for the task or the timeout passes.</summary>
+    public async Task<TaskReport> WaitAsync(Guid taskId, Func<TaskReport, bool> done, TimeSpan timeout, CancellationToken ct)
+    {
+        var report = Report(taskId);
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            lock (report)
+                if (done(report)) return report;
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"task {taskId} did not finish within {timeout.TotalSeconds:0} s");
+            await _signal.WaitAsync(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200), ct);
+        }
+    }
+
+    /// <summary>Waits until every task is done (settled with all payouts, or rejected); reports progress as they finish.</summary>
+    public async Task WaitAllAsync(IReadOnlyCollection<Guid> taskIds, TimeSpan timeout, Action<int>? progress, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = -1;
+        while (true)
+        {
+            var done = taskIds.Count(id => { var r = Report(id); lock (r) return r.Done; });
+            if (done != last) progress?.Invoke(done);
+            last = done;
+            if (done == taskIds.Count) return;
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"{taskIds.Count - done} of {taskIds.Count} tasks not finished within {timeout.TotalSeconds:0} s");
+            await _signal.WaitAsync(TimeSpan.FromMilliseconds(100), ct);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _bus.StopAsync();
+        _http.Dispose();
+    }
+}

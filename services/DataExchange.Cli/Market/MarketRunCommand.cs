@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+
+namespace DataExchange.Cli.Market;
+
+/// <summary>
+/// <c>dx market run</c>: the market's main job against the running services. Registers the scenario's sellers,
+/// publishes every buyer task onto the bus, listens for the payouts, and prints the seed report's summary.
+/// </summary>
+public static class MarketRunCommand
+{
+    private static readonly HashSet<string> Flags = ["--sequential", "--json", "--no-progress"];
+
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var a = new Arguments(args, Flags);
+        var marketPath = a.String("--market");
+        var seed = a.ULong("--seed", 42);
+        var sellers = a.Int("--sellers", 20, 1, 1000);
+        var steps = a.Int("--steps", 400, MarketLimits.MinSeriesLength, MarketLimits.MaxSeriesLength);
+        var buyers = a.Int("--buyers", 120, 0, 1_000_000);
+        var muMin = a.Double("--mu-min", 1.0);
+        var muMax = a.Double("--mu-max", 2.0);
+        var marketId = a.String("--market-id") ?? MarketLimits.DefaultMarket;
+        var sequential = a.Flag("--sequential");
+        var json = a.Flag("--json");
+        var noProgress = a.Flag("--no-progress");
+        var timeout = TimeSpan.FromSeconds(a.Int("--timeout", 600, 1));
+        var ingestion = a.String("--ingestion") ?? Environment.GetEnvironmentVariable("DX_INGESTION_URL") ?? "http://127.0.0.1:5080";
+        var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
+        a.RejectUnknown();
+
+        var scenario = marketPath is not null
+            ? MarketFile.Load(marketPath)
+            : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
+        var summary = RunAsync(scenario, new RunOptions(seed, marketId, sequential, timeout, ingestion, rabbit),
+            !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count, "Trading on the bus") : null,
+            json ? stdout : null, CancellationToken.None).GetAwaiter().GetResult();
+        if (!json) summary.Print(stdout);
+        else stdout.WriteLine(JsonSerializer.Serialize(new { summary = summary.ToJson() }));
+        return summary.Settled + summary.Rejected == scenario.Buyers.Count ? 0 : 1;
+    }
+
+    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq);
+
+    /// <summary>Runs the scenario's tasks through the services; task n carries the seed dx simulate gives task n.</summary>
+    public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
+    {
+        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct);
+        await client.RegisterSellersAsync(scenario.Sellers, ct);
+        var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
+        var clock = Stopwatch.StartNew();
+        for (var n = 0; n < ids.Length; n++)
+        {
+            var b = scenario.Buyers[n];
+            await client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(o.Seed, n), o.MarketId), ct);
+            if (o.Sequential)
+            {
+                // One at a time: the price update of task n is applied before task n + 1 is quoted, as in dx simulate.
+                await client.WaitAsync(ids[n], r => r.Rejected is not null || (r.SettledWithPayouts && r.PriceUpdate is not null), o.Timeout, ct);
+                progress?.Report(n + 1);
+            }
+        }
+        if (!o.Sequential) await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
+        var elapsed = clock.Elapsed;
+        progress?.Done();
+        var reports = ids.Select(client.Report).ToList();
+        if (jsonLines is not null)
+            for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
+        return RunSummary.From(scenario, reports, elapsed);
+    }
+
+    private static string TaskLine(int index, TaskReport r) => JsonSerializer.Serialize(new
+    {
+        task = index,
+        taskId = r.TaskId,
+        buyer = r.Charged?.BuyerId ?? r.Rejected?.BuyerId,
+        rejected = r.Rejected is null ? null : new { field = r.Rejected.Field, reason = r.Rejected.Reason },
+        price = r.Priced?.Price,
+        bid = r.Priced?.Bid,
+        gain = r.Charged?.Gain,
+        revenue = r.Charged?.Charge,
+        retained = r.Settled?.Retained,
+        payouts = r.Payouts.Values.OrderBy(p => p.SellerId, StringComparer.Ordinal).Select(p => new { seller = p.SellerId, share = p.Share, payout = p.Amount }),
+    });
+}
+
+/// <summary>The seed report's summary, from what the market published.</summary>
+public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Charged, decimal Paid, decimal Retained,
+    IReadOnlyList<(string Seller, decimal Revenue)> Sellers, double P50Ms, double P99Ms, TimeSpan Elapsed)
+{
+    public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed)
+    {
+        var settled = reports.Where(r => r.Settled is not null).ToList();
+        var bySeller = scenario.Sellers.SellerIds.ToDictionary(s => s, _ => 0m, StringComparer.Ordinal);
+        foreach (var p in settled.SelectMany(r => r.Payouts.Values)) bySeller[p.SellerId] = bySeller.GetValueOrDefault(p.SellerId) + p.Amount;
+        var latencies = settled.Select(r => (r.Settled!.SettledAt - r.Settled.SubmittedAt).TotalMilliseconds).Order().ToArray();
+        return new RunSummary(reports.Count, settled.Count, reports.Count(r => r.Rejected is not null),
+            settled.Sum(r => r.Settled!.Charge), settled.Sum(r => r.Settled!.PaidToSellers), settled.Sum(r => r.Settled!.Retained + r.Settled.Fee),
+            bySeller.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)).ToList(),
+            Percentile(latencies, 0.50), Percentile(latencies, 0.99), elapsed);
+    }
+
+    private static double Percentile(double[] sorted, double q) =>
+        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    public void Print(TextWriter w)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine();
+        w.WriteLine("===== Market Run Finished =====");
+        w.WriteLine(string.Format(inv, "Total Buyers       : {0} ({1} settled, {2} rejected)", Tasks, Settled, Rejected));
+        w.WriteLine(string.Format(inv, "Total Revenue      : {0:0.0000}", Charged));
+        w.WriteLine(string.Format(inv, "Average Revenue    : {0:0.0000}", Settled == 0 ? 0m : Charged / Settled));
+        w.WriteLine(string.Format(inv, "Paid to sellers    : {0:0.0000}", Paid));
+        w.WriteLine(string.Format(inv, "Retained by market : {0:0.0000}", Retained));
+        w.WriteLine(string.Format(inv, "Ledger balances    : {0}", Charged == Paid + Retained ? "yes (charged = paid + retained, exactly)" : "NO"));
+        w.WriteLine();
+        w.WriteLine("Top 5 Sellers by Revenue:");
+        foreach (var (seller, revenue) in Sellers.Take(5)) w.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", seller, revenue));
+        w.WriteLine();
+        w.WriteLine(string.Format(inv, "Throughput         : {0:0.0} tasks/s ({1} tasks in {2:0.00} s)", Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), Tasks, Elapsed.TotalSeconds));
+        w.WriteLine(string.Format(inv, "Submit to settled  : p50 {0:0} ms, p99 {1:0} ms", P50Ms, P99Ms));
+    }
+
+    public object ToJson() => new
+    {
+        tasks = Tasks, settled = Settled, rejected = Rejected, totalRevenue = Charged, paidToSellers = Paid, retainedByMarket = Retained,
+        topSellers = Sellers.Take(5).Select(s => new { id = s.Seller, revenue = s.Revenue }),
+        elapsedSeconds = Elapsed.TotalSeconds, tasksPerSecond = Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), p50Ms = P50Ms, p99Ms = P99Ms,
+    };
+}
