@@ -8,12 +8,11 @@ results="$(pwd)/artifacts/test-results"
 rm -rf "$results"
 mkdir -p "$results"
 
-if [ -x infra/up.sh ] && ls tests/*/ 2>/dev/null | grep -q . && grep -rqs 'DX_NEEDS_INFRA' tests/*/*.csproj; then
-  # Integration tests talk to real PostgreSQL and RabbitMQ on loopback.
-  bash infra/up.sh || { echo "infra/up.sh failed: cannot run the integration tests"; echo "0 passed, 1 failed"; exit 1; }
-  # shellcheck disable=SC1091
-  source "${DX_INFRA_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/dataexchange}/env.sh"
-fi
+# Integration tests talk to real PostgreSQL and RabbitMQ on loopback: bring them up (idempotent, installs when missing).
+if ! bash infra/up.sh; then echo "infra/up.sh failed: cannot run the integration tests"; echo "0 passed, 1 failed"; exit 1; fi
+# shellcheck disable=SC1091
+source "$(bash -c 'source infra/lib.sh; echo "$DX_INFRA_DIR"')/env.sh"
+export DX_POSTGRES DX_RABBITMQ
 
 dotnet test DataExchange.sln -c Release --nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@"

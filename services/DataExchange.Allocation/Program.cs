@@ -1,6 +1,7 @@
 using DataExchange.Allocation;
 using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Replicas;
+using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults("allocation",
@@ -8,7 +9,7 @@ builder.AddMarketServiceDefaults("allocation",
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();
-        bus.AddConsumer<TaskPricedConsumer>();
+        bus.AddConsumer<TaskPricedConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
     });
 
 var app = builder.Build();

@@ -7,43 +7,46 @@ using MassTransit;
 
 namespace DataExchange.Allocation;
 
-/// <summary>
-/// A priced task: allocate the sellers' features at noise max(0, p - b) (AF*), fit, measure the gain, charge RF*
-/// (Eq. 3), compute the revenue curve PF* learns from, and deliver the predictions. The task's stream here is started
-/// once, so a redelivered TaskPriced changes nothing.
-/// </summary>
-public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings settings) : IConsumer<TaskPriced>
+/// <summary>Marks a task as allocated (written with its events): a redelivered TaskPriced changes nothing.</summary>
+public sealed class AllocatedTask : ITaskMarker
 {
-    public async Task Consume(ConsumeContext<TaskPriced> context)
+    public string Id { get; set; } = "";
+}
+
+/// <summary>
+/// Priced tasks: allocate the sellers' features at noise max(0, p - b) (AF*), fit, measure the gain, charge RF*
+/// (Eq. 3), compute the revenue curve PF* learns from, and deliver the predictions. A batch of tasks is one
+/// transaction; each task's events start its stream, so a task done by a racing delivery fails the batch, which is
+/// then retried without it.
+/// </summary>
+public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings settings, SellerSeriesStore sellers) : IConsumer<Batch<TaskPriced>>
+{
+    public async Task Consume(ConsumeContext<Batch<TaskPriced>> context)
     {
-        var t = context.Message;
-        var key = t.TaskId.ToString();
-        if (await session.Events.FetchStreamStateAsync(key, context.CancellationToken) is not null) return;
-
-        var sellers = await SellerSeriesStore.LoadAsync(session, t.SellerIds, t.FromStep, t.Target.Length, context.CancellationToken);
-        var parameters = settings.Parameters with
-        {
-            MinPrice = t.Grid.MinPrice, MaxPrice = t.Grid.MaxPrice, Lipschitz = t.Grid.Lipschitz, ExpectedTasks = t.Grid.ExpectedTasks,
-        };
-        var grid = PriceGrid.Create(parameters);
-        var seeds = TaskSeeds.FromTaskSeed(t.Seed);
-        AllocationOutcome outcome;
-        using (MarketTelemetry.Source.StartActivity("AF* RF* allocate"))
-            outcome = MarketTask.Allocate(sellers, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, grid, parameters);
-
+        var ct = context.CancellationToken;
+        var tasks = context.Message.Select(m => m.Message).DistinctBy(t => t.TaskId).ToList();
+        var fresh = await TaskMarkers.FreshAsync<AllocatedTask>(session, tasks.Select(t => t.TaskId), ct);
+        if (fresh.Count == 0) return;
         TraceContext.Record(session);
-        session.Events.StartStream(key,
-            new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise),
-            new PredictionDelivered(t.TaskId, t.BuyerId, outcome.Gain, t.FromStep + outcome.PredictionStart, outcome.Predictions),
-            new PaymentCharged(t.TaskId, t.MarketId, t.BuyerId, outcome.Charge, t.Price, t.Bid, outcome.Gain, outcome.RevenueCurve,
-                t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt));
-        try
+        foreach (var t in tasks.Where(t => fresh.Contains(t.TaskId)))
         {
-            await session.SaveChangesAsync(context.CancellationToken);
+            var features = await sellers.LoadAsync(session, t.SellerIds, t.FromStep, t.Target.Length, ct);
+            var parameters = settings.Parameters with
+            {
+                MinPrice = t.Grid.MinPrice, MaxPrice = t.Grid.MaxPrice, Lipschitz = t.Grid.Lipschitz, ExpectedTasks = t.Grid.ExpectedTasks,
+            };
+            var seeds = TaskSeeds.FromTaskSeed(t.Seed);
+            AllocationOutcome outcome;
+            using (MarketTelemetry.Source.StartActivity("AF* RF* allocate"))
+                outcome = MarketTask.Allocate(features, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, PriceGrid.Create(parameters), parameters);
+
+            session.Events.StartStream(t.TaskId.ToString(),
+                new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise),
+                new PredictionDelivered(t.TaskId, t.BuyerId, outcome.Gain, t.FromStep + outcome.PredictionStart, outcome.Predictions),
+                new PaymentCharged(t.TaskId, t.MarketId, t.BuyerId, outcome.Charge, t.Price, t.Bid, outcome.Gain, outcome.RevenueCurve,
+                    t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt));
+            session.Insert(new AllocatedTask { Id = t.TaskId.ToString() });
         }
-        catch (Exception e) when (StreamCollision.Is(e))
-        {
-            // Another delivery of the same task committed first.
-        }
+        await session.SaveChangesAsync(ct);
     }
 }

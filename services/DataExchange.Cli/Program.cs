@@ -21,6 +21,7 @@ namespace DataExchange.Cli
                 --shapley-delta D
                 --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
                 --lambda L              PD_B* similarity penalty (default ln 2)
+                --renormalise           renormalise PD_B* shares to sum to 1 (balanced, but not replication-robust)
                 --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
                 --integral-points P     trapezoid points of RF*'s integral (default 15)
                 --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
@@ -37,6 +38,7 @@ namespace DataExchange.Cli
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
                 --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
                 --timeout S             give up after S seconds (default 600)
+                --watch payouts|settled receive every SellerPaid (default) or only settlements (lighter observer)
                 --json, --no-progress   as for simulate
 
               dx help                   this text

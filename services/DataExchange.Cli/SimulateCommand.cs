@@ -8,7 +8,7 @@ namespace DataExchange.Cli;
 /// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
 public static class SimulateCommand
 {
-    private static readonly HashSet<string> Flags = ["--exact-shapley", "--json", "--no-progress"];
+    private static readonly HashSet<string> Flags = ["--exact-shapley", "--json", "--no-progress", "--renormalise"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -27,6 +27,7 @@ public static class SimulateCommand
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var lambda = a.Double("--lambda", Math.Log(2));
+        var renormalise = a.Flag("--renormalise");
         var ridge = a.Double("--ridge", 1.0);
         var points = a.Int("--integral-points", 15, 2);
         var top = a.Int("--top", 5, 0);
@@ -45,6 +46,7 @@ public static class SimulateCommand
             ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
             ExactShapley = exact,
             RobustnessLambda = lambda,
+            RenormaliseRobustShares = renormalise,
             RidgeAlpha = ridge,
             IntegralPoints = points,
             ExpectedTasks = expected is null ? Math.Max(1, scenario.Buyers.Count) : a.Int("--expected-tasks", 1, 1),

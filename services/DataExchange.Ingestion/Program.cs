@@ -2,6 +2,7 @@ using DataExchange.Ingestion.Sellers;
 using DataExchange.Ingestion.Tasks;
 using DataExchange.ServiceDefaults;
 using JasperFx.Events.Projections;
+using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults("ingestion",
@@ -14,7 +15,7 @@ builder.AddMarketServiceDefaults("ingestion",
     {
         bus.AddConsumer<RegisterSellerConsumer>();
         bus.AddConsumer<AppendFeatureObservationsConsumer>();
-        bus.AddConsumer<SubmitPredictionTaskConsumer>();
+        bus.AddConsumer<SubmitPredictionTaskConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
     });
 builder.Services.AddScoped<SellerCommands>();
 builder.Services.AddScoped<SubmitTaskHandler>();

@@ -7,40 +7,46 @@ using MassTransit;
 
 namespace DataExchange.Payout;
 
-/// <summary>
-/// A charged task: Shapley values of the sellers on the features as allocated (PD_A*), the replication-robust
-/// shares (PD_B*), and the charge split in decimal so that charge = paid + retained + fee exactly. One SellerPaid per
-/// seller and a TaskSettled, all in one commit that starts the task's stream: a redelivery never pays twice.
-/// </summary>
-public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSettings settings, MarketMetrics metrics) : IConsumer<PaymentCharged>
+/// <summary>Marks a task as settled (written with its payouts): a redelivered PaymentCharged never pays twice.</summary>
+public sealed class SettledTask : ITaskMarker
 {
-    public async Task Consume(ConsumeContext<PaymentCharged> context)
+    public string Id { get; set; } = "";
+}
+
+/// <summary>
+/// Charged tasks: Shapley values of the sellers on the features as allocated (PD_A*), the replication-robust shares
+/// (PD_B*), and the charge split in decimal so that charge = paid + retained + fee exactly. One SellerPaid per seller
+/// and a TaskSettled per task, a batch in one commit; each task's events start its stream, so nothing is paid twice.
+/// </summary>
+public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSettings settings, SellerSeriesStore sellers, MarketMetrics metrics)
+    : IConsumer<Batch<PaymentCharged>>
+{
+    public async Task Consume(ConsumeContext<Batch<PaymentCharged>> context)
     {
-        var p = context.Message;
-        var key = p.TaskId.ToString();
-        if (await session.Events.FetchStreamStateAsync(key, context.CancellationToken) is not null) return;
-
-        var sellers = await SellerSeriesStore.LoadAsync(session, p.SellerIds, p.FromStep, p.Target.Length, context.CancellationToken);
-        SettlementOutcome outcome;
-        using (MarketTelemetry.Source.StartActivity("PD_A* PD_B* settle"))
-            outcome = MarketTask.Settle(sellers, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
-
-        var split = outcome.Split;
-        var settledAt = DateTimeOffset.UtcNow;
-        var events = new List<object>(split.Payouts.Count + 1);
-        events.AddRange(split.Payouts.Select(x => new SellerPaid(p.TaskId, x.SellerId, x.Share, x.Amount)));
-        events.Add(new TaskSettled(p.TaskId, p.MarketId, p.BuyerId, split.Charge, split.PaidToSellers, split.Retained, split.Fee,
-            outcome.Shapley.Permutations, p.SubmittedAt, settledAt));
+        var ct = context.CancellationToken;
+        var payments = context.Message.Select(m => m.Message).DistinctBy(p => p.TaskId).ToList();
+        var fresh = await TaskMarkers.FreshAsync<SettledTask>(session, payments.Select(p => p.TaskId), ct);
+        if (fresh.Count == 0) return;
         TraceContext.Record(session);
-        session.Events.StartStream(key, events.ToArray());
-        try
+        var settled = new List<TaskSettled>();
+        foreach (var p in payments.Where(p => fresh.Contains(p.TaskId)))
         {
-            await session.SaveChangesAsync(context.CancellationToken);
-            metrics.TaskSettled(split.Charge, settledAt - p.SubmittedAt);
+            var features = await sellers.LoadAsync(session, p.SellerIds, p.FromStep, p.Target.Length, ct);
+            SettlementOutcome outcome;
+            using (MarketTelemetry.Source.StartActivity("PD_A* PD_B* settle"))
+                outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
+
+            var split = outcome.Split;
+            var events = new List<object>(split.Payouts.Count + 1);
+            events.AddRange(split.Payouts.Select(x => new SellerPaid(p.TaskId, x.SellerId, x.Share, x.Amount)));
+            var done = new TaskSettled(p.TaskId, p.MarketId, p.BuyerId, split.Charge, split.PaidToSellers, split.Retained, split.Fee,
+                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow);
+            events.Add(done);
+            settled.Add(done);
+            session.Events.StartStream(p.TaskId.ToString(), events.ToArray());
+            session.Insert(new SettledTask { Id = p.TaskId.ToString() });
         }
-        catch (Exception e) when (StreamCollision.Is(e))
-        {
-            // Another delivery of the same task committed first.
-        }
+        await session.SaveChangesAsync(ct);
+        foreach (var s in settled) metrics.TaskSettled(s.Charge, s.SettledAt - s.SubmittedAt);
     }
 }

@@ -1,6 +1,7 @@
 using DataExchange.Payout;
 using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Replicas;
+using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults("payout",
@@ -8,7 +9,7 @@ builder.AddMarketServiceDefaults("payout",
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();
-        bus.AddConsumer<PaymentChargedConsumer>();
+        bus.AddConsumer<PaymentChargedConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
     });
 
 var app = builder.Build();

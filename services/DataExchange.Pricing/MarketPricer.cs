@@ -21,7 +21,7 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
             await retry.ExecuteAsync(async token =>
             {
                 session.EjectAllPendingChanges();
-                var fresh = await Fresh<PricedTask>(market.Select(t => t.TaskId), token);
+                var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, market.Select(t => t.TaskId), token);
                 if (fresh.Count == 0) return;
                 var stream = await session.Events.FetchForWriting<MarketPricing>(market.Key, token);
                 var (pricing, opened) = Open(stream.Aggregate, market.Key);
@@ -48,7 +48,7 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
             await retry.ExecuteAsync(async token =>
             {
                 session.EjectAllPendingChanges();
-                var fresh = await Fresh<AppliedUpdate>(market.Select(p => p.TaskId), token);
+                var fresh = await TaskMarkers.FreshAsync<AppliedUpdate>(session, market.Select(p => p.TaskId), token);
                 if (fresh.Count == 0) return;
                 var stream = await session.Events.FetchForWriting<MarketPricing>(market.Key, token);
                 var pricing = stream.Aggregate ?? throw new PermanentFailureException($"market '{market.Key}' has no pricer: a payment arrived for a task it never quoted");
@@ -80,15 +80,6 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
     {
         MinPrice = t.MinPrice, MaxPrice = t.MaxPrice, Lipschitz = t.Lipschitz, ExpectedTasks = t.ExpectedTasks,
     });
-
-    /// <summary>The tasks of a batch not yet marked done (a batch may also hold one task twice after a redelivery).</summary>
-    private async Task<HashSet<Guid>> Fresh<T>(IEnumerable<Guid> ids, CancellationToken ct) where T : class, ITaskMarker
-    {
-        var all = ids.Distinct().ToList();
-        var seen = await session.LoadManyAsync<T>(ct, all.Select(i => i.ToString()).ToArray());
-        var done = seen.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
-        return all.Where(i => !done.Contains(i.ToString())).ToHashSet();
-    }
 }
 
 public sealed class QuoteConsumer(MarketPricer pricer) : IConsumer<Batch<TaskSubmitted>>

@@ -1,4 +1,5 @@
 using DataExchange.Contracts;
+using DataExchange.ServiceDefaults;
 using DataExchange.Mechanism;
 using System.Collections.Immutable;
 
@@ -31,12 +32,6 @@ public sealed partial class MarketPricing
     }
 
     public PricerState State() => new(ImmutableArray.Create(Weights), Updates);
-}
-
-/// <summary>A document whose id is a task id, marking that something was done for that task.</summary>
-public interface ITaskMarker
-{
-    string Id { get; }
 }
 
 /// <summary>Marks a task as quoted (its id is the task id): a redelivered TaskSubmitted is recognised.</summary>

@@ -36,6 +36,7 @@ public static class MarketServiceDefaults
         builder.Services.AddSingleton(settings.Parameters);
         builder.Services.AddSingleton<MarketMetrics>();
         builder.Services.AddSingleton(Resilience.ConcurrencyRetry());
+        builder.Services.AddSingleton<Replicas.SellerSeriesStore>();
 
         builder.Services.AddMarten(opts =>
             {
@@ -115,6 +116,14 @@ public static class MarketServiceDefaults
     }
 }
 
+/// <summary>How the services batch: many messages per transaction is what keeps the database from being the bottleneck.</summary>
+public static class MarketBatches
+{
+    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or 5 ms, whichever first.</summary>
+    public static void Configure(BatchOptions o) =>
+        o.SetMessageLimit(32).SetTimeLimit(TimeSpan.FromMilliseconds(5)).SetConcurrencyLimit(2);
+}
+
 /// <summary>Where a service finds its servers, and the market's parameters (section "Market").</summary>
 public sealed record MarketSettings(string Service, string Postgres, string RabbitMq, ushort Prefetch, MarketParameters Parameters)
 {
@@ -135,7 +144,7 @@ public sealed record MarketSettings(string Service, string Postgres, string Rabb
             IntegralPoints = market.GetValue("IntegralPoints", defaults.IntegralPoints),
             MarketFeeRate = market.GetValue("FeeRate", defaults.MarketFeeRate),
         }.Validate();
-        return new MarketSettings(service, postgres, rabbit, configuration.GetValue<ushort>("Bus:Prefetch", 16), parameters);
+        return new MarketSettings(service, postgres, rabbit, configuration.GetValue<ushort>("Bus:Prefetch", 64), parameters);
     }
 
     /// <summary>The price grid terms every service derives the same grid from.</summary>

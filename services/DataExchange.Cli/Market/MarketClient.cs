@@ -23,7 +23,7 @@ public sealed class TaskReport(Guid taskId)
 
     /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
     public bool SettledWithPayouts => Settled is not null && Charged is not null && Payouts.Count == Charged.SellerIds.Length;
-    public bool Done => Rejected is not null || SettledWithPayouts;
+    public bool Done(bool withPayouts) => Rejected is not null || (withPayouts ? SettledWithPayouts : Settled is not null);
 }
 
 /// <summary>
@@ -37,13 +37,21 @@ public sealed class MarketClient : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, TaskReport> _tasks = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    private MarketClient(IBusControl bus, HttpClient http)
+    private MarketClient(IBusControl bus, HttpClient http, bool payouts)
     {
         _bus = bus;
         _http = http;
+        WatchesPayouts = payouts;
     }
 
-    public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct)
+    /// <summary>Whether this client subscribes to SellerPaid (and the per-task prices and predictions), or only to settlements.</summary>
+    public bool WatchesPayouts { get; }
+
+    /// <param name="payouts">
+    /// Subscribe to every seller's payout and every price and prediction (what the main job shows), or only to
+    /// charges, price updates, settlements and refusals (a lighter observer, as the throughput benchmark uses).
+    /// </param>
+    public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct, bool payouts = true)
     {
         MarketClient? client = null;
         var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -53,12 +61,13 @@ public sealed class MarketClient : IAsyncDisposable
             cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
             {
                 e.PrefetchCount = 256;
-                e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
                 e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
-                e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
                 e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
                 e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r => r.Settled = c.Message));
                 e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
+                if (!payouts) return;
+                e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
+                e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
                 e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r =>
                 {
                     Interlocked.Increment(ref r.PayoutMessages);
@@ -66,7 +75,7 @@ public sealed class MarketClient : IAsyncDisposable
                 }));
             });
         });
-        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) });
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts);
         await bus.StartAsync(ct);
         return client;
     }
@@ -130,7 +139,7 @@ public sealed class MarketClient : IAsyncDisposable
         var last = -1;
         while (true)
         {
-            var done = taskIds.Count(id => { var r = Report(id); lock (r) return r.Done; });
+            var done = taskIds.Count(id => { var r = Report(id); lock (r) return r.Done(WatchesPayouts); });
             if (done != last) progress?.Invoke(done);
             last = done;
             if (done == taskIds.Count) return;

@@ -29,6 +29,8 @@ public static class MarketRunCommand
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var timeout = TimeSpan.FromSeconds(a.Int("--timeout", 600, 1));
+        var watch = a.String("--watch") ?? "payouts";
+        if (watch is not ("payouts" or "settled")) throw new UsageException($"--watch: '{watch}' is not payouts or settled");
         var ingestion = a.String("--ingestion") ?? Environment.GetEnvironmentVariable("DX_INGESTION_URL") ?? "http://127.0.0.1:5080";
         var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
         a.RejectUnknown();
@@ -36,7 +38,7 @@ public static class MarketRunCommand
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
-        var summary = RunAsync(scenario, new RunOptions(seed, marketId, sequential, timeout, ingestion, rabbit),
+        var summary = RunAsync(scenario, new RunOptions(seed, marketId, sequential, timeout, ingestion, rabbit, watch == "payouts"),
             !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count, "Trading on the bus") : null,
             json ? stdout : null, CancellationToken.None).GetAwaiter().GetResult();
         if (!json) summary.Print(stdout);
@@ -44,12 +46,12 @@ public static class MarketRunCommand
         return summary.Settled + summary.Rejected == scenario.Buyers.Count ? 0 : 1;
     }
 
-    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq);
+    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq, bool WatchPayouts = true);
 
     /// <summary>Runs the scenario's tasks through the services; task n carries the seed dx simulate gives task n.</summary>
     public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
     {
-        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct);
+        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts);
         await client.RegisterSellersAsync(scenario.Sellers, ct);
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();
@@ -60,7 +62,7 @@ public static class MarketRunCommand
             if (o.Sequential)
             {
                 // One at a time: the price update of task n is applied before task n + 1 is quoted, as in dx simulate.
-                await client.WaitAsync(ids[n], r => r.Rejected is not null || (r.SettledWithPayouts && r.PriceUpdate is not null), o.Timeout, ct);
+                await client.WaitAsync(ids[n], r => r.Rejected is not null || (r.Done(o.WatchPayouts) && r.PriceUpdate is not null), o.Timeout, ct);
                 progress?.Report(n + 1);
             }
         }
@@ -70,7 +72,7 @@ public static class MarketRunCommand
         var reports = ids.Select(client.Report).ToList();
         if (jsonLines is not null)
             for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
-        return RunSummary.From(scenario, reports, elapsed);
+        return RunSummary.From(scenario, reports, elapsed, o.WatchPayouts);
     }
 
     private static string TaskLine(int index, TaskReport r) => JsonSerializer.Serialize(new
@@ -92,7 +94,7 @@ public static class MarketRunCommand
 public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Charged, decimal Paid, decimal Retained,
     IReadOnlyList<(string Seller, decimal Revenue)> Sellers, double P50Ms, double P99Ms, TimeSpan Elapsed)
 {
-    public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed)
+    public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed, bool payoutsWatched = true)
     {
         var settled = reports.Where(r => r.Settled is not null).ToList();
         var bySeller = scenario.Sellers.SellerIds.ToDictionary(s => s, _ => 0m, StringComparer.Ordinal);
@@ -119,7 +121,7 @@ public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Ch
         w.WriteLine(string.Format(inv, "Retained by market : {0:0.0000}", Retained));
         w.WriteLine(string.Format(inv, "Ledger balances    : {0}", Charged == Paid + Retained ? "yes (charged = paid + retained, exactly)" : "NO"));
         w.WriteLine();
-        w.WriteLine("Top 5 Sellers by Revenue:");
+        w.WriteLine(Sellers.All(s => s.Revenue == 0) && Paid > 0 ? "Top 5 Sellers by Revenue: (not watched: --watch settled)" : "Top 5 Sellers by Revenue:");
         foreach (var (seller, revenue) in Sellers.Take(5)) w.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", seller, revenue));
         w.WriteLine();
         w.WriteLine(string.Format(inv, "Throughput         : {0:0.0} tasks/s ({1} tasks in {2:0.00} s)", Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), Tasks, Elapsed.TotalSeconds));

@@ -18,53 +18,62 @@ public sealed record SubmitResult(SubmitOutcome Outcome, Guid TaskId, InputProbl
 /// </summary>
 public sealed class SubmitTaskHandler(IDocumentSession session)
 {
-    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct)
+    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct) => (await HandleMany([task], ct))[0];
+
+    /// <summary>Decides a batch of tasks in one transaction (one read of the sellers, one commit).</summary>
+    public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<SubmitPredictionTask> tasks, CancellationToken ct)
+    {
+        var sellers = await session.Query<Seller>().ToListAsync(ct);
+        var known = (await session.LoadManyAsync<BuyerTask>(ct, tasks.Where(t => t.TaskId != Guid.Empty).Select(t => t.TaskId.ToString()).Distinct().ToArray()))
+            .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
+        var results = new List<SubmitResult>(tasks.Count);
+        TraceContext.Record(session);
+        foreach (var task in tasks)
+        {
+            if (task.TaskId != Guid.Empty && !known.Add(task.TaskId.ToString()))
+            {
+                results.Add(new(SubmitOutcome.Duplicate, task.TaskId));
+                continue;
+            }
+            var (e, problem) = Decide(task, sellers);
+            var id = task.TaskId == Guid.Empty ? Guid.NewGuid() : task.TaskId;
+            session.Events.StartStream<BuyerTask>(id.ToString(), e);
+            results.Add(new(problem is null ? SubmitOutcome.Accepted : SubmitOutcome.Rejected, id, problem));
+        }
+        await session.SaveChangesAsync(ct);
+        return results;
+    }
+
+    private static (object Event, InputProblem? Problem) Decide(SubmitPredictionTask task, IReadOnlyList<Seller> sellers)
     {
         var problem = Validation.Task(task);
         if (problem is null)
         {
-            var sellers = await session.Query<Seller>().Where(s => s.Steps >= task.FromStep + task.Target.Length).ToListAsync(ct);
-            if (sellers.Count == 0)
-            {
-                var longest = await session.Query<Seller>().Select(s => s.Steps).ToListAsync(ct);
-                problem = new InputProblem("target",
-                    $"covers steps {task.FromStep}..{task.FromStep + task.Target.Length - 1}, but no seller has observations that far (longest series: {(longest.Count == 0 ? 0 : longest.Max())} steps)");
-            }
-            else
-            {
-                var ids = sellers.Select(s => s.Id).Order(StringComparer.Ordinal).ToArray();
-                return await Start(task.TaskId, new TaskSubmitted(task.TaskId, task.MarketId ?? MarketLimits.DefaultMarket, task.BuyerId,
-                    task.Bid, task.Target, task.FromStep, ids, task.Seed ?? TaskSeeds.TaskSeed(task.TaskId), DateTimeOffset.UtcNow), SubmitOutcome.Accepted, null, ct);
-            }
+            var end = task.FromStep + task.Target.Length;
+            var ids = sellers.Where(s => s.Steps >= end).Select(s => s.Id).Order(StringComparer.Ordinal).ToArray();
+            if (ids.Length > 0)
+                return (new TaskSubmitted(task.TaskId, task.MarketId ?? MarketLimits.DefaultMarket, task.BuyerId, task.Bid, task.Target,
+                    task.FromStep, ids, task.Seed ?? TaskSeeds.TaskSeed(task.TaskId), DateTimeOffset.UtcNow), null);
+            problem = new InputProblem("target",
+                $"covers steps {task.FromStep}..{end - 1}, but no seller has observations that far (longest series: {(sellers.Count == 0 ? 0 : sellers.Max(s => s.Steps))} steps)");
         }
-        var id = task.TaskId == Guid.Empty ? Guid.NewGuid() : task.TaskId;
-        return await Start(id, new TaskRejected(task.TaskId, task.BuyerId, problem.Field, problem.Reason, DateTimeOffset.UtcNow), SubmitOutcome.Rejected, problem, ct);
+        return (new TaskRejected(task.TaskId, task.BuyerId, problem.Field, problem.Reason, DateTimeOffset.UtcNow), problem);
     }
 
     /// <summary>Records a task that could not even be read (malformed JSON, unknown fields) when its id is known.</summary>
-    public async Task<SubmitResult> Reject(Guid taskId, string? buyerId, InputProblem problem, CancellationToken ct) =>
-        await Start(taskId == Guid.Empty ? Guid.NewGuid() : taskId, new TaskRejected(taskId, buyerId, problem.Field, problem.Reason, DateTimeOffset.UtcNow),
-            SubmitOutcome.Rejected, problem, ct);
-
-    private async Task<SubmitResult> Start(Guid streamId, object e, SubmitOutcome outcome, InputProblem? problem, CancellationToken ct)
+    public async Task<SubmitResult> Reject(Guid taskId, string? buyerId, InputProblem problem, CancellationToken ct)
     {
-        var key = streamId.ToString();
-        if (await session.Events.FetchStreamStateAsync(key, ct) is not null) return new(SubmitOutcome.Duplicate, streamId);
+        if (await session.LoadAsync<BuyerTask>(taskId.ToString(), ct) is not null) return new(SubmitOutcome.Duplicate, taskId);
         TraceContext.Record(session);
-        session.Events.StartStream<BuyerTask>(key, e);
-        try
-        {
-            await session.SaveChangesAsync(ct);
-            return new(outcome, streamId, problem);
-        }
-        catch (Exception ex) when (StreamCollision.Is(ex))
-        {
-            return new(SubmitOutcome.Duplicate, streamId);
-        }
+        session.Events.StartStream<BuyerTask>(taskId.ToString(), new TaskRejected(taskId, buyerId, problem.Field, problem.Reason, DateTimeOffset.UtcNow));
+        await session.SaveChangesAsync(ct);
+        return new(SubmitOutcome.Rejected, taskId, problem);
     }
 }
 
-public sealed class SubmitPredictionTaskConsumer(SubmitTaskHandler handler) : IConsumer<SubmitPredictionTask>
+/// <summary>Tasks from the bus, a batch per transaction; a racing duplicate fails the batch, which is retried without it.</summary>
+public sealed class SubmitPredictionTaskConsumer(SubmitTaskHandler handler) : IConsumer<Batch<SubmitPredictionTask>>
 {
-    public Task Consume(ConsumeContext<SubmitPredictionTask> context) => handler.Handle(context.Message, context.CancellationToken);
+    public Task Consume(ConsumeContext<Batch<SubmitPredictionTask>> context) =>
+        handler.HandleMany(context.Message.Select(m => m.Message).ToList(), context.CancellationToken);
 }

@@ -57,22 +57,33 @@ public sealed class SellerSeriesConsumer : IConsumer<SellerRegistered>, IConsume
     }
 }
 
-public static class SellerSeriesStore
+/// <summary>
+/// Reads the replica. Observations are append-only, so a seller's series once read is cached in process and served
+/// for every later task whose window it covers: a burst of tasks reads each seller from the database once.
+/// </summary>
+public sealed class SellerSeriesStore
 {
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, double[]> _known = new(StringComparer.Ordinal);
+
     /// <summary>Registers the replica's document with optimistic concurrency.</summary>
     public static void Configure(StoreOptions options) => options.Schema.For<SellerSeries>().UseOptimisticConcurrency(true);
 
     /// <summary>The sellers' observations over [fromStep, fromStep + steps), in the order given; throws if the replica lacks any.</summary>
-    public static async Task<FeatureSet> LoadAsync(IQuerySession session, IReadOnlyList<string> sellerIds, long fromStep, int steps, CancellationToken ct)
+    public async Task<FeatureSet> LoadAsync(IQuerySession session, IReadOnlyList<string> sellerIds, long fromStep, int steps, CancellationToken ct)
     {
-        var docs = await session.LoadManyAsync<SellerSeries>(ct, sellerIds.ToArray());
-        var byId = docs.ToDictionary(d => d.Id, StringComparer.Ordinal);
+        var end = fromStep + steps;
+        var missing = sellerIds.Where(id => !_known.TryGetValue(id, out var v) || v.Length < end).Distinct().ToArray();
+        if (missing.Length > 0)
+        {
+            foreach (var doc in await session.LoadManyAsync<SellerSeries>(ct, missing))
+                _known.AddOrUpdate(doc.Id, doc.Values.ToArray(), (_, old) => old.Length >= doc.Values.Count ? old : doc.Values.ToArray());
+        }
         var rows = new double[sellerIds.Count][];
         for (var i = 0; i < rows.Length; i++)
         {
-            if (!byId.TryGetValue(sellerIds[i], out var s) || s.Values.Count < fromStep + steps)
-                throw new ReplicaNotReadyException($"seller '{sellerIds[i]}' has {(s?.Values.Count ?? 0)} observations here, the task needs steps up to {fromStep + steps}");
-            rows[i] = s.Values.GetRange((int)fromStep, steps).ToArray();
+            if (!_known.TryGetValue(sellerIds[i], out var s) || s.Length < end)
+                throw new ReplicaNotReadyException($"seller '{sellerIds[i]}' has {(s?.Length ?? 0)} observations here, the task needs steps up to {end}");
+            rows[i] = s.AsSpan((int)fromStep, steps).ToArray();
         }
         return new FeatureSet(sellerIds, rows);
     }
