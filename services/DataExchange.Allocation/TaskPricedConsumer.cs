@@ -24,27 +24,27 @@ public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings 
     public async Task Consume(ConsumeContext<Batch<TaskPriced>> context)
     {
         var ct = context.CancellationToken;
-        var tasks = context.Message.Select(m => m.Message).DistinctBy(t => t.TaskId).ToList();
-        var fresh = await TaskMarkers.FreshAsync<AllocatedTask>(session, tasks.Select(t => t.TaskId), ct);
+        var messages = context.Message.DistinctBy(m => m.Message.TaskId).ToList();
+        var fresh = await TaskMarkers.FreshAsync<AllocatedTask>(session, messages.Select(m => m.Message.TaskId), ct);
         if (fresh.Count == 0) return;
-        TraceContext.Record(session);
-        foreach (var t in tasks.Where(t => fresh.Contains(t.TaskId)))
+        foreach (var message in messages.Where(m => fresh.Contains(m.Message.TaskId)))
         {
+            var t = message.Message;
+            using var span = TraceContext.StartFor(message, "allocate task");
             var features = await sellers.LoadAsync(session, t.SellerIds, t.FromStep, t.Target.Length, ct);
             var parameters = settings.Parameters with
             {
                 MinPrice = t.Grid.MinPrice, MaxPrice = t.Grid.MaxPrice, Lipschitz = t.Grid.Lipschitz, ExpectedTasks = t.Grid.ExpectedTasks,
             };
             var seeds = TaskSeeds.FromTaskSeed(t.Seed);
-            AllocationOutcome outcome;
-            using (MarketTelemetry.Source.StartActivity("AF* RF* allocate"))
-                outcome = MarketTask.Allocate(features, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, PriceGrid.Create(parameters), parameters);
+            var outcome = MarketTask.Allocate(features, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, PriceGrid.Create(parameters), parameters);
 
-            session.Events.StartStream(t.TaskId.ToString(),
+            var stream = session.Events.StartStream(t.TaskId.ToString(),
                 new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise),
                 new PredictionDelivered(t.TaskId, t.BuyerId, outcome.Gain, t.FromStep + outcome.PredictionStart, outcome.Predictions),
                 new PaymentCharged(t.TaskId, t.MarketId, t.BuyerId, outcome.Charge, t.Price, t.Bid, outcome.Gain, outcome.RevenueCurve,
                     t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt));
+            TraceContext.Stamp(stream.Events, TraceContext.Current(message));
             session.Insert(new AllocatedTask { Id = t.TaskId.ToString() });
         }
         await session.SaveChangesAsync(ct);

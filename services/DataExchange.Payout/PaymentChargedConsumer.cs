@@ -24,17 +24,16 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
     public async Task Consume(ConsumeContext<Batch<PaymentCharged>> context)
     {
         var ct = context.CancellationToken;
-        var payments = context.Message.Select(m => m.Message).DistinctBy(p => p.TaskId).ToList();
-        var fresh = await TaskMarkers.FreshAsync<SettledTask>(session, payments.Select(p => p.TaskId), ct);
+        var messages = context.Message.DistinctBy(m => m.Message.TaskId).ToList();
+        var fresh = await TaskMarkers.FreshAsync<SettledTask>(session, messages.Select(m => m.Message.TaskId), ct);
         if (fresh.Count == 0) return;
-        TraceContext.Record(session);
         var settled = new List<TaskSettled>();
-        foreach (var p in payments.Where(p => fresh.Contains(p.TaskId)))
+        foreach (var message in messages.Where(m => fresh.Contains(m.Message.TaskId)))
         {
+            var p = message.Message;
+            using var span = TraceContext.StartFor(message, "settle task");
             var features = await sellers.LoadAsync(session, p.SellerIds, p.FromStep, p.Target.Length, ct);
-            SettlementOutcome outcome;
-            using (MarketTelemetry.Source.StartActivity("PD_A* PD_B* settle"))
-                outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
+            var outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
 
             var split = outcome.Split;
             var events = new List<object>(split.Payouts.Count + 1);
@@ -43,7 +42,8 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
                 outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow);
             events.Add(done);
             settled.Add(done);
-            session.Events.StartStream(p.TaskId.ToString(), events.ToArray());
+            var stream = session.Events.StartStream(p.TaskId.ToString(), events.ToArray());
+            TraceContext.Stamp(stream.Events, TraceContext.Current(message));
             session.Insert(new SettledTask { Id = p.TaskId.ToString() });
         }
         await session.SaveChangesAsync(ct);

@@ -14,26 +14,28 @@ namespace DataExchange.Pricing;
 /// </summary>
 public sealed class MarketPricer(IDocumentSession session, MarketSettings settings, ResiliencePipeline retry, MarketMetrics metrics)
 {
-    public async Task Quote(IReadOnlyList<TaskSubmitted> tasks, CancellationToken ct)
+    public async Task Quote(IReadOnlyList<ConsumeContext<TaskSubmitted>> tasks, CancellationToken ct)
     {
-        foreach (var market in tasks.GroupBy(t => t.MarketId))
+        foreach (var market in tasks.GroupBy(t => t.Message.MarketId))
         {
             await retry.ExecuteAsync(async token =>
             {
                 session.EjectAllPendingChanges();
-                var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, market.Select(t => t.TaskId), token);
+                var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, market.Select(t => t.Message.TaskId), token);
                 if (fresh.Count == 0) return;
                 var stream = await session.Events.FetchForWriting<MarketPricing>(market.Key, token);
                 var (pricing, opened) = Open(stream.Aggregate, market.Key);
                 if (opened is not null) stream.AppendOne(opened);
                 var grid = Grid(pricing.Grid);
                 var state = pricing.State();
-                TraceContext.Record(session);
-                foreach (var t in market.Where(t => fresh.Contains(t.TaskId)).DistinctBy(t => t.TaskId))
+                foreach (var message in market.Where(t => fresh.Contains(t.Message.TaskId)).DistinctBy(t => t.Message.TaskId))
                 {
+                    var t = message.Message;
+                    using var span = TraceContext.StartFor(message, "quote task");
                     var quote = MultiplicativeWeightsPricer.Quote(state, grid, TaskSeeds.FromTaskSeed(t.Seed).Price);
                     stream.AppendOne(new TaskPriced(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.Target, t.FromStep, t.SellerIds, t.Seed,
                         t.SubmittedAt, quote.Price, quote.Index, pricing.Grid, pricing.Updates));
+                    TraceContext.StampLatest(session, market.Key, TraceContext.Current(message));
                     session.Insert(new PricedTask { Id = t.TaskId.ToString() });
                 }
                 await session.SaveChangesAsync(token);
@@ -41,25 +43,27 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
         }
     }
 
-    public async Task Update(IReadOnlyList<PaymentCharged> payments, CancellationToken ct)
+    public async Task Update(IReadOnlyList<ConsumeContext<PaymentCharged>> payments, CancellationToken ct)
     {
-        foreach (var market in payments.GroupBy(p => p.MarketId))
+        foreach (var market in payments.GroupBy(p => p.Message.MarketId))
         {
             await retry.ExecuteAsync(async token =>
             {
                 session.EjectAllPendingChanges();
-                var fresh = await TaskMarkers.FreshAsync<AppliedUpdate>(session, market.Select(p => p.TaskId), token);
+                var fresh = await TaskMarkers.FreshAsync<AppliedUpdate>(session, market.Select(p => p.Message.TaskId), token);
                 if (fresh.Count == 0) return;
                 var stream = await session.Events.FetchForWriting<MarketPricing>(market.Key, token);
                 var pricing = stream.Aggregate ?? throw new PermanentFailureException($"market '{market.Key}' has no pricer: a payment arrived for a task it never quoted");
                 var grid = Grid(pricing.Grid);
                 var state = pricing.State();
-                TraceContext.Record(session);
-                foreach (var p in market.Where(p => fresh.Contains(p.TaskId)).DistinctBy(p => p.TaskId))
+                foreach (var message in market.Where(p => fresh.Contains(p.Message.TaskId)).DistinctBy(p => p.Message.TaskId))
                 {
+                    var p = message.Message;
+                    using var span = TraceContext.StartFor(message, "update price");
                     state = MultiplicativeWeightsPricer.Update(state, grid, p.RevenueCurve);
                     var mean = grid.MeanPrice(state);
                     stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean));
+                    TraceContext.StampLatest(session, market.Key, TraceContext.Current(message));
                     session.Insert(new AppliedUpdate { Id = p.TaskId.ToString() });
                     metrics.PriceUpdated(mean);
                 }
@@ -85,11 +89,11 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
 public sealed class QuoteConsumer(MarketPricer pricer) : IConsumer<Batch<TaskSubmitted>>
 {
     public Task Consume(ConsumeContext<Batch<TaskSubmitted>> context) =>
-        pricer.Quote(context.Message.Select(m => m.Message).ToList(), context.CancellationToken);
+        pricer.Quote(context.Message.ToList(), context.CancellationToken);
 }
 
 public sealed class PriceUpdateConsumer(MarketPricer pricer) : IConsumer<Batch<PaymentCharged>>
 {
     public Task Consume(ConsumeContext<Batch<PaymentCharged>> context) =>
-        pricer.Update(context.Message.Select(m => m.Message).ToList(), context.CancellationToken);
+        pricer.Update(context.Message.ToList(), context.CancellationToken);
 }

@@ -43,15 +43,49 @@ public sealed class EventForwarder(IBus bus) : SubscriptionBase
     }
 }
 
-/// <summary>Carries the W3C trace context through the event store: recorded on write, resumed on forward.</summary>
+/// <summary>
+/// Carries the W3C trace context through the event store: each task's events record the trace of the message (or HTTP
+/// request) that caused them, and the forwarder resumes it when it publishes them, so one trace runs from a buyer's
+/// submit to TaskSettled across the services even when a consumer handles many tasks in one batch.
+/// </summary>
 public static class TraceContext
 {
     private const string Header = "traceparent";
 
-    /// <summary>Records the current trace (if any) on every event this session appends.</summary>
+    /// <summary>Where MassTransit carries the sender's activity (W3C traceparent format).</summary>
+    private const string BusHeader = "MT-Activity-Id";
+
+    /// <summary>Starts a span for one message of a batch, as a child of the trace the message arrived with.</summary>
+    public static Activity? StartFor(ConsumeContext message, string name)
+    {
+        var parent = message.Headers.Get<string>(BusHeader);
+        return parent is not null && ActivityContext.TryParse(parent, null, out var context)
+            ? MarketTelemetry.Source.StartActivity(name, ActivityKind.Consumer, context)
+            : MarketTelemetry.Source.StartActivity(name, ActivityKind.Consumer);
+    }
+
+    /// <summary>The traceparent to record: the current span, else the one the message arrived with.</summary>
+    public static string? Current(ConsumeContext? message = null) =>
+        Activity.Current?.Id ?? message?.Headers.Get<string>(BusHeader);
+
+    /// <summary>Records the current trace on every event this session appends (a session that handles one command).</summary>
     public static void Record(IDocumentSession session)
     {
         if (Activity.Current is { } a) session.SetHeader(Header, a.Id!);
+    }
+
+    /// <summary>Records the trace on these events (those of one task).</summary>
+    public static void Stamp(IEnumerable<IEvent> events, string? traceparent)
+    {
+        if (traceparent is null) return;
+        foreach (var e in events) e.SetHeader(Header, traceparent);
+    }
+
+    /// <summary>Records the trace on the last <paramref name="count"/> events appended to a stream in this session.</summary>
+    public static void StampLatest(IDocumentSession session, string streamKey, string? traceparent, int count = 1)
+    {
+        var action = session.PendingChanges.Streams().Last(s => s.Key == streamKey);
+        Stamp(action.Events.Skip(action.Events.Count - count), traceparent);
     }
 
     public static Activity? Resume(IEvent e, string name)

@@ -47,6 +47,11 @@ public static class MarketServiceDefaults
                 opts.Events.MetadataConfig.HeadersEnabled = true;
                 opts.Events.MetadataConfig.CorrelationIdEnabled = true;
                 opts.Events.MetadataConfig.CausationIdEnabled = true;
+                // Marten 9 defaults this to true: FetchForWriting then keeps an inline aggregate in the session's identity
+                // map, and a retry in the same session (MarketPricer, SellerCommands.Append after a ConcurrencyException)
+                // gets the FRESH stream version but the STALE aggregate, so it appends on top of old state without a
+                // conflict (seen as MarketPriceUpdated.Updates going 53 -> 7 with two pricers). Every fetch reads the store.
+                opts.Events.UseIdentityMapForAggregates = false;
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
                 opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
                 configureStore?.Invoke(opts);

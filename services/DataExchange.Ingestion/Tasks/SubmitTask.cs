@@ -18,17 +18,21 @@ public sealed record SubmitResult(SubmitOutcome Outcome, Guid TaskId, InputProbl
 /// </summary>
 public sealed class SubmitTaskHandler(IDocumentSession session)
 {
-    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct) => (await HandleMany([task], ct))[0];
+    /// <summary>One task, e.g. from HTTP: its events record the current trace (the request's).</summary>
+    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct) => (await HandleMany([(task, null)], ct))[0];
 
-    /// <summary>Decides a batch of tasks in one transaction (one read of the sellers, one commit).</summary>
-    public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<SubmitPredictionTask> tasks, CancellationToken ct)
+    /// <summary>
+    /// Decides a batch of tasks in one transaction (one read of the sellers, one commit). Each task's events record the
+    /// trace its own message arrived with.
+    /// </summary>
+    public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<(SubmitPredictionTask Task, ConsumeContext? Message)> batch, CancellationToken ct)
     {
+        var tasks = batch.Select(b => b.Task).ToList();
         var sellers = await session.Query<Seller>().ToListAsync(ct);
         var known = (await session.LoadManyAsync<BuyerTask>(ct, tasks.Where(t => t.TaskId != Guid.Empty).Select(t => t.TaskId.ToString()).Distinct().ToArray()))
             .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var results = new List<SubmitResult>(tasks.Count);
-        TraceContext.Record(session);
-        foreach (var task in tasks)
+        foreach (var (task, message) in batch)
         {
             if (task.TaskId != Guid.Empty && !known.Add(task.TaskId.ToString()))
             {
@@ -37,7 +41,8 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
             }
             var (e, problem) = Decide(task, sellers);
             var id = task.TaskId == Guid.Empty ? Guid.NewGuid() : task.TaskId;
-            session.Events.StartStream<BuyerTask>(id.ToString(), e);
+            using (var span = message is null ? null : TraceContext.StartFor(message, "submit task"))
+                TraceContext.Stamp(session.Events.StartStream<BuyerTask>(id.ToString(), e).Events, TraceContext.Current(message));
             results.Add(new(problem is null ? SubmitOutcome.Accepted : SubmitOutcome.Rejected, id, problem));
         }
         await session.SaveChangesAsync(ct);
@@ -75,5 +80,5 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
 public sealed class SubmitPredictionTaskConsumer(SubmitTaskHandler handler) : IConsumer<Batch<SubmitPredictionTask>>
 {
     public Task Consume(ConsumeContext<Batch<SubmitPredictionTask>> context) =>
-        handler.HandleMany(context.Message.Select(m => m.Message).ToList(), context.CancellationToken);
+        handler.HandleMany(context.Message.Select(m => (m.Message, (ConsumeContext?)m)).ToList(), context.CancellationToken);
 }

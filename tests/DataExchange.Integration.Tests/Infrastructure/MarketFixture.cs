@@ -225,6 +225,12 @@ public class MarketFixture : IAsyncLifetime
         foreach (var p in Processes) await p.DisposeAsync();
         lock (_processes) _processes.Clear();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        // DX_IT_KEEP=1 leaves the database and vhost behind for a post-mortem (their names are in fixture.log).
+        if (Environment.GetEnvironmentVariable("DX_IT_KEEP") == "1")
+        {
+            File.AppendAllText(Path.Combine(LogDirectory, "fixture.log"), $"kept database {DatabaseName} and vhost {Vhost} (DX_IT_KEEP=1)\n");
+            _databaseCreated = _vhostCreated = false;
+        }
         if (_databaseCreated)
         {
             NpgsqlConnection.ClearAllPools();
