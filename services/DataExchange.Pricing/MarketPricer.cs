@@ -8,39 +8,53 @@ using Polly;
 namespace DataExchange.Pricing;
 
 /// <summary>
-/// Quotes (Alg. 1: a price drawn from the weights before the bid is seen) and updates (PF*), each as events on the
-/// market's stream, written with the stream's expected version: a second instance that wrote first makes this
-/// one re-read and retry, so the weights are never corrupted and each update is applied once.
+/// Quotes (Alg. 1: a price drawn from the weights before the bid is seen) and updates (PF*). Updates are events on the
+/// market's stream, written with the stream's expected version: a second instance that wrote first makes this one
+/// re-read and retry, so the weights are never corrupted and each update is applied once.
 /// </summary>
-public sealed class MarketPricer(IDocumentSession session, MarketSettings settings, ResiliencePipeline retry, MarketMetrics metrics)
+public sealed class MarketPricer(IDocumentStore store, IDocumentSession session, MarketSettings settings, ResiliencePipeline retry, MarketMetrics metrics)
 {
+    /// <summary>
+    /// Quotes a batch of tasks from the market's current weights. A quote only reads the market (the weights change
+    /// only on updates), so each TaskPriced starts the task's own stream, recording the market version it was drawn
+    /// at; quotes never contend with updates, or with another instance's quotes, for the market stream.
+    /// </summary>
     public async Task Quote(IReadOnlyList<ConsumeContext<TaskSubmitted>> tasks, CancellationToken ct)
     {
-        foreach (var market in tasks.GroupBy(t => t.Message.MarketId))
+        var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, tasks.Select(t => t.Message.TaskId), ct);
+        if (fresh.Count == 0) return;
+        foreach (var market in tasks.Where(t => fresh.Contains(t.Message.TaskId)).DistinctBy(t => t.Message.TaskId).GroupBy(t => t.Message.MarketId))
         {
-            await retry.ExecuteAsync(async token =>
+            var pricing = await session.LoadAsync<MarketPricing>(market.Key, ct) ?? await OpenAsync(market.Key, ct);
+            var grid = Grid(pricing.Grid);
+            var state = pricing.State();
+            foreach (var message in market)
             {
-                session.EjectAllPendingChanges();
-                var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, market.Select(t => t.Message.TaskId), token);
-                if (fresh.Count == 0) return;
-                var stream = await session.Events.FetchForWriting<MarketPricing>(market.Key, token);
-                var (pricing, opened) = Open(stream.Aggregate, market.Key);
-                if (opened is not null) stream.AppendOne(opened);
-                var grid = Grid(pricing.Grid);
-                var state = pricing.State();
-                foreach (var message in market.Where(t => fresh.Contains(t.Message.TaskId)).DistinctBy(t => t.Message.TaskId))
-                {
-                    var t = message.Message;
-                    using var span = TraceContext.StartFor(message, "quote task");
-                    var quote = MultiplicativeWeightsPricer.Quote(state, grid, TaskSeeds.FromTaskSeed(t.Seed).Price);
-                    stream.AppendOne(new TaskPriced(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.Target, t.FromStep, t.SellerIds, t.Seed,
-                        t.SubmittedAt, quote.Price, quote.Index, pricing.Grid, pricing.Updates));
-                    TraceContext.StampLatest(session, market.Key, TraceContext.Current(message));
-                    session.Insert(new PricedTask { Id = t.TaskId.ToString() });
-                }
-                await session.SaveChangesAsync(token);
-            }, ct);
+                var t = message.Message;
+                using var span = TraceContext.StartFor(message, "quote task");
+                var quote = MultiplicativeWeightsPricer.Quote(state, grid, TaskSeeds.FromTaskSeed(t.Seed).Price);
+                var stream = session.Events.StartStream(t.TaskId.ToString(), new TaskPriced(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.Target,
+                    t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt, quote.Price, quote.Index, pricing.Grid, pricing.Updates));
+                TraceContext.Stamp(stream.Events, TraceContext.Current(message));
+                session.Insert(new PricedTask { Id = t.TaskId.ToString() });
+            }
         }
+        await session.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Opens a market's stream with its grid and uniform weights (the first task of a market does this once).</summary>
+    private async Task<MarketPricing> OpenAsync(string marketId, CancellationToken ct)
+    {
+        await retry.ExecuteAsync(async token =>
+        {
+            await using var writer = store.LightweightSession();
+            var stream = await writer.Events.FetchForWriting<MarketPricing>(marketId, token);
+            if (stream.Aggregate is not null) return;
+            var terms = settings.GridTerms;
+            stream.AppendOne(new MarketOpened(marketId, terms, Grid(terms).Prices.ToArray(), DateTimeOffset.UtcNow));
+            await writer.SaveChangesAsync(token);
+        }, ct);
+        return await session.LoadAsync<MarketPricing>(marketId, ct) ?? throw new InvalidOperationException($"market '{marketId}' did not open");
     }
 
     public async Task Update(IReadOnlyList<ConsumeContext<PaymentCharged>> payments, CancellationToken ct)
@@ -70,14 +84,6 @@ public sealed class MarketPricer(IDocumentSession session, MarketSettings settin
                 await session.SaveChangesAsync(token);
             }, ct);
         }
-    }
-
-    private (MarketPricing Pricing, MarketOpened? Opened) Open(MarketPricing? existing, string marketId)
-    {
-        if (existing is not null) return (existing, null);
-        var terms = settings.GridTerms;
-        var opened = new MarketOpened(marketId, terms, Grid(terms).Prices.ToArray(), DateTimeOffset.UtcNow);
-        return (MarketPricing.Create(opened), opened);
     }
 
     public static PriceGrid Grid(PriceGridTerms t) => PriceGrid.Create(new MarketParameters

@@ -13,7 +13,6 @@ public sealed partial class MarketPricing
     public double[] Prices { get; set; } = [];
     public double[] Weights { get; set; } = [];
     public long Updates { get; set; }
-    public long Quotes { get; set; }
 
     public static MarketPricing Create(MarketOpened e) => new()
     {
@@ -22,8 +21,6 @@ public sealed partial class MarketPricing
         Prices = e.Prices,
         Weights = Enumerable.Repeat(1.0, e.Prices.Length).ToArray(),
     };
-
-    public void Apply(TaskPriced e) => Quotes++;
 
     public void Apply(MarketPriceUpdated e)
     {

@@ -32,6 +32,7 @@ public static class MarketServiceDefaults
         Action<StoreOptions>? configureStore = null, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
         var settings = MarketSettings.From(builder.Configuration, service);
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Parameters);
         builder.Services.AddSingleton<MarketMetrics>();
@@ -53,7 +54,7 @@ public static class MarketServiceDefaults
                 // conflict (seen as MarketPriceUpdated.Updates going 53 -> 7 with two pricers). Every fetch reads the store.
                 opts.Events.UseIdentityMapForAggregates = false;
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
-                opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
+                if (otlp) opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
                 configureStore?.Invoke(opts);
             })
             .UseLightweightSessions()
@@ -87,21 +88,22 @@ public static class MarketServiceDefaults
         });
 
         builder.Services.AddHealthChecks();
-        AddTelemetry(builder, service);
+        AddTelemetry(builder, service, otlp);
         return builder;
     }
 
-    private static void AddTelemetry(WebApplicationBuilder builder, string service)
+    private static void AddTelemetry(WebApplicationBuilder builder, string service, bool otlp)
     {
-        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? $"dataexchange-{service}"))
             .WithTracing(t =>
             {
-                t.AddSource("MassTransit", "Marten", "Npgsql", MarketTelemetry.SourceName)
+                // The bus and the market's own spans always run: they carry the trace from service to service.
+                t.AddSource("MassTransit", MarketTelemetry.SourceName)
                     .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !ctx.Request.Path.StartsWithSegments("/health"))
                     .AddHttpClientInstrumentation();
-                if (otlp) t.AddOtlpExporter();
+                // A span per database command is only worth its cost when someone looks at it.
+                if (otlp) t.AddSource("Marten", "Npgsql").AddOtlpExporter();
             })
             .WithMetrics(m =>
             {

@@ -71,7 +71,7 @@ public sealed class EquivalenceTests(EquivalenceFixture market, ITestOutputHelpe
         var keys = taskIds.Select(t => t.ToString()).ToArray();
 
         var submitted = (await market.Events.QueryAsync<TaskSubmitted>(EventLog.Ingestion, "task_submitted", keys, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
-        var priced = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", [marketId], ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
+        var priced = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", keys, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var charged = (await market.Events.QueryAsync<PaymentCharged>(EventLog.Allocation, "payment_charged", keys, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var settled = (await market.Events.QueryAsync<TaskSettled>(EventLog.Payout, "task_settled", keys, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var paid = (await market.Events.QueryAsync<SellerPaid>(EventLog.Payout, "seller_paid", keys, ct)).Select(e => e.Data).ToLookup(p => p.TaskId);

@@ -76,7 +76,7 @@ public sealed class LedgerTests(MarketFixture market, ITestOutputHelper output)
         // PF*: one update per task, each task's once, and only this market's tasks.
         Assert.Equal(ids.Length, updates.Count);
         Assert.Equal(keys.Order(), updates.Select(u => u.Data.TaskId.ToString()).Distinct().Order());
-        var quotes = await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", [marketId], ct);
+        var quotes = await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", ids.Select(i => i.ToString()), ct);
         Assert.Equal(ids.Length, quotes.Count);
         Assert.Equal(ids.Length, quotes.Select(q => q.Data.TaskId).Distinct().Count());
 

@@ -46,7 +46,9 @@ public sealed class PricingConcurrencyTests(MarketFixture market, ITestOutputHel
             var opened = ordered[0].Data<MarketOpened>();
             Assert.Single(ordered, e => e.Type == "market_opened");
 
-            var quotes = ordered.Where(e => e.Type == "task_priced").Select(e => e.Data<TaskPriced>()).ToList();
+            // Quotes start each task's own stream (they only read the market); the market stream holds the updates.
+            Assert.DoesNotContain(ordered, e => e.Type == "task_priced");
+            var quotes = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", ids.Select(i => i.ToString()), ct)).Select(e => e.Data).ToList();
             Assert.Equal(count, quotes.Count);
             Assert.Equal(ids.Order(), quotes.Select(q => q.TaskId).Order());
 

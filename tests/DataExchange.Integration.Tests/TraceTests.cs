@@ -58,7 +58,7 @@ public sealed class TraceTests(MarketFixture market, ITestOutputHelper output)
         var keys = ids.Select(i => i.ToString()).ToArray();
 
         var submitted = (await market.Events.QueryAsync(EventLog.Ingestion, "task_submitted", keys, ct)).ToDictionary(e => e.StreamId);
-        var priced = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", [marketId], ct)).ToDictionary(e => e.Data.TaskId.ToString(), e => e.Event);
+        var priced = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", keys, ct)).ToDictionary(e => e.Data.TaskId.ToString(), e => e.Event);
         var charged = (await market.Events.QueryAsync(EventLog.Allocation, "payment_charged", keys, ct)).ToDictionary(e => e.StreamId);
         var settled = (await market.Events.QueryAsync(EventLog.Payout, "task_settled", keys, ct)).ToDictionary(e => e.StreamId);
 

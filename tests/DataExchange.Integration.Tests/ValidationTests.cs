@@ -121,7 +121,7 @@ public sealed class ValidationTests(MarketFixture market, ITestOutputHelper outp
             ["allocation"] = await market.Events.QueryAsync(EventLog.Allocation, "payment_charged", validKeys.Concat(invalidKeys), ct),
             ["payout"] = await market.Events.QueryAsync(EventLog.Payout, null, validKeys.Concat(invalidKeys), ct),
         };
-        var priced = await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", [marketId], ct);
+        var priced = await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", validKeys.Concat(invalidKeys), ct);
         var updates = await market.Events.QueryAsync<MarketPriceUpdated>(EventLog.Pricing, "market_price_updated", [marketId], ct);
         foreach (var key in validKeys)
         {

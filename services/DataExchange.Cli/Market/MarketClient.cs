@@ -61,11 +61,11 @@ public sealed class MarketClient : IAsyncDisposable
             cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
             {
                 e.PrefetchCount = 256;
-                e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
                 e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
                 e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r => r.Settled = c.Message));
                 e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
                 if (!payouts) return;
+                e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
                 e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
                 e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
                 e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r =>
@@ -136,16 +136,20 @@ public sealed class MarketClient : IAsyncDisposable
     public async Task WaitAllAsync(IReadOnlyCollection<Guid> taskIds, TimeSpan timeout, Action<int>? progress, CancellationToken ct)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var pending = taskIds.ToHashSet();
         var last = -1;
         while (true)
         {
-            var done = taskIds.Count(id => { var r = Report(id); lock (r) return r.Done(WatchesPayouts); });
+            pending.RemoveWhere(id => { var r = Report(id); lock (r) return r.Done(WatchesPayouts); });
+            var done = taskIds.Count - pending.Count;
             if (done != last) progress?.Invoke(done);
             last = done;
-            if (done == taskIds.Count) return;
+            if (pending.Count == 0) return;
             var left = deadline - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero) throw new TimeoutException($"{taskIds.Count - done} of {taskIds.Count} tasks not finished within {timeout.TotalSeconds:0} s");
-            await _signal.WaitAsync(TimeSpan.FromMilliseconds(100), ct);
+            if (left <= TimeSpan.Zero) throw new TimeoutException($"{pending.Count} of {taskIds.Count} tasks not finished within {timeout.TotalSeconds:0} s");
+            // Wake on the next message, at most every 50 ms, then drain the signals that piled up meanwhile.
+            await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct);
+            while (_signal.CurrentCount > 0 && _signal.Wait(0)) { }
         }
     }
 

@@ -55,18 +55,28 @@ public static class MarketRunCommand
         await client.RegisterSellersAsync(scenario.Sellers, ct);
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();
-        for (var n = 0; n < ids.Length; n++)
+        SubmitPredictionTask Task(int n)
         {
             var b = scenario.Buyers[n];
-            await client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(o.Seed, n), o.MarketId), ct);
-            if (o.Sequential)
+            return new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(o.Seed, n), o.MarketId);
+        }
+        if (o.Sequential)
+        {
+            for (var n = 0; n < ids.Length; n++)
             {
                 // One at a time: the price update of task n is applied before task n + 1 is quoted, as in dx simulate.
+                await client.SubmitAsync(Task(n), ct);
                 await client.WaitAsync(ids[n], r => r.Rejected is not null || (r.Done(o.WatchPayouts) && r.PriceUpdate is not null), o.Timeout, ct);
                 progress?.Report(n + 1);
             }
         }
-        if (!o.Sequential) await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
+        else
+        {
+            // A burst: every task published at once (publishes overlap; the broker confirms each).
+            await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
+                async (n, token) => await client.SubmitAsync(Task(n), token));
+            await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
+        }
         var elapsed = clock.Elapsed;
         progress?.Done();
         var reports = ids.Select(client.Report).ToList();
@@ -84,7 +94,7 @@ public static class MarketRunCommand
         price = r.Priced?.Price,
         bid = r.Priced?.Bid,
         gain = r.Charged?.Gain,
-        revenue = r.Charged?.Charge,
+        revenue = r.Charged?.Charge ?? r.Settled?.Charge,
         retained = r.Settled?.Retained,
         payouts = r.Payouts.Values.OrderBy(p => p.SellerId, StringComparer.Ordinal).Select(p => new { seller = p.SellerId, share = p.Share, payout = p.Amount }),
     });

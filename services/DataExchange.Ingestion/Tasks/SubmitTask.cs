@@ -28,7 +28,8 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
     public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<(SubmitPredictionTask Task, ConsumeContext? Message)> batch, CancellationToken ct)
     {
         var tasks = batch.Select(b => b.Task).ToList();
-        var sellers = await session.Query<Seller>().ToListAsync(ct);
+        // Plain SQL rather than LINQ: this runs once per batch on the hot path, and all sellers are wanted anyway.
+        var sellers = await session.QueryAsync<Seller>("where true", ct);
         var known = (await session.LoadManyAsync<BuyerTask>(ct, tasks.Where(t => t.TaskId != Guid.Empty).Select(t => t.TaskId.ToString()).Distinct().ToArray()))
             .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var results = new List<SubmitResult>(tasks.Count);
