@@ -54,8 +54,28 @@ public sealed record TaskPriced(
     PriceGridTerms Grid,
     long MarketVersion);
 
+/// <summary>
+/// The mechanism's settings a service used for a task, recorded so the task can be recomputed exactly (dx audit).
+/// Names follow MarketParameters; Gain is "NormalisedRmse" or "RSquared".
+/// </summary>
+public sealed record MechanismTerms(
+    double NoiseSigma,
+    double TrainFraction,
+    double RidgeAlpha,
+    string Gain,
+    int IntegralPoints,
+    double RobustnessLambda,
+    bool RenormaliseRobustShares,
+    int ShapleyPermutations,
+    bool ExactShapley,
+    double? ShapleyEpsilon,
+    double? ShapleyDelta,
+    int LedgerDecimals,
+    decimal MarketFeeRate);
+
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
-public sealed record FeaturesAllocated(Guid TaskId, string[] SellerIds, long FromStep, int Steps, double NoiseScale, ulong NoiseSeed);
+public sealed record FeaturesAllocated(Guid TaskId, string[] SellerIds, long FromStep, int Steps, double NoiseScale, ulong NoiseSeed,
+    MechanismTerms? Terms = null);
 
 /// <summary>The buyer's predictions of its target over the held-out steps, and the gain G they achieve.</summary>
 public sealed record PredictionDelivered(Guid TaskId, string BuyerId, double Gain, long PredictionFromStep, double[] Predictions);
@@ -78,8 +98,12 @@ public sealed record PaymentCharged(
     ulong Seed,
     DateTimeOffset SubmittedAt);
 
-/// <summary>PF* applied a task's revenue curve: the market's weights after the update and the resulting mean price.</summary>
-public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] Weights, long Updates, double MeanPrice);
+/// <summary>
+/// PF* applied a task's revenue curve: the market's weights after the update, the resulting mean price, and the
+/// task's charge (its revenue) and quoted price for the market's history.
+/// </summary>
+public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] Weights, long Updates, double MeanPrice,
+    decimal? Charge = null, double? Price = null);
 
 /// <summary>A seller's payout for a task: its PD_B* share and the amount (rounded down to the ledger's unit).</summary>
 public sealed record SellerPaid(Guid TaskId, string SellerId, double Share, decimal Amount);
@@ -97,4 +121,5 @@ public sealed record TaskSettled(
     decimal Fee,
     int ShapleyPermutations,
     DateTimeOffset SubmittedAt,
-    DateTimeOffset SettledAt);
+    DateTimeOffset SettledAt,
+    MechanismTerms? Terms = null);

@@ -32,15 +32,12 @@ public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings 
             var t = message.Message;
             using var span = TraceContext.StartFor(message, "allocate task");
             var features = await sellers.LoadAsync(session, t.SellerIds, t.FromStep, t.Target.Length, ct);
-            var parameters = settings.Parameters with
-            {
-                MinPrice = t.Grid.MinPrice, MaxPrice = t.Grid.MaxPrice, Lipschitz = t.Grid.Lipschitz, ExpectedTasks = t.Grid.ExpectedTasks,
-            };
+            var parameters = Terms.Apply(settings.Parameters, t.Grid);
             var seeds = TaskSeeds.FromTaskSeed(t.Seed);
             var outcome = MarketTask.Allocate(features, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, PriceGrid.Create(parameters), parameters);
 
             var stream = session.Events.StartStream(t.TaskId.ToString(),
-                new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise),
+                new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise, Terms.Record(parameters)),
                 new PredictionDelivered(t.TaskId, t.BuyerId, outcome.Gain, t.FromStep + outcome.PredictionStart, outcome.Predictions),
                 new PaymentCharged(t.TaskId, t.MarketId, t.BuyerId, outcome.Charge, t.Price, t.Bid, outcome.Gain, outcome.RevenueCurve,
                     t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt));

@@ -76,7 +76,7 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
                     using var span = TraceContext.StartFor(message, "update price");
                     state = MultiplicativeWeightsPricer.Update(state, grid, p.RevenueCurve);
                     var mean = grid.MeanPrice(state);
-                    stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean));
+                    stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean, p.Charge, p.Price));
                     TraceContext.StampLatest(session, market.Key, TraceContext.Current(message));
                     session.Insert(new AppliedUpdate { Id = p.TaskId.ToString() });
                     metrics.PriceUpdated(mean);
@@ -86,10 +86,7 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
         }
     }
 
-    public static PriceGrid Grid(PriceGridTerms t) => PriceGrid.Create(new MarketParameters
-    {
-        MinPrice = t.MinPrice, MaxPrice = t.MaxPrice, Lipschitz = t.Lipschitz, ExpectedTasks = t.ExpectedTasks,
-    });
+    public static PriceGrid Grid(PriceGridTerms t) => PriceGrid.Create(Terms.Apply(MarketParameters.Default, t));
 }
 
 public sealed class QuoteConsumer(MarketPricer pricer) : IConsumer<Batch<TaskSubmitted>>

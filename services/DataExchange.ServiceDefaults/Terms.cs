@@ -1,0 +1,34 @@
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+
+namespace DataExchange.ServiceDefaults;
+
+/// <summary>Between the mechanism's parameters and the terms recorded in events.</summary>
+public static class Terms
+{
+    public static MechanismTerms Record(MarketParameters p) => new(
+        p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.RenormaliseRobustShares,
+        p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate);
+
+    /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
+    public static MarketParameters Apply(MarketParameters p, MechanismTerms t) => p with
+    {
+        NoiseSigma = t.NoiseSigma,
+        TrainFraction = t.TrainFraction,
+        RidgeAlpha = t.RidgeAlpha,
+        Gain = Enum.Parse<GainKind>(t.Gain),
+        IntegralPoints = t.IntegralPoints,
+        RobustnessLambda = t.RobustnessLambda,
+        RenormaliseRobustShares = t.RenormaliseRobustShares,
+        ShapleyPermutations = t.ShapleyPermutations,
+        ExactShapley = t.ExactShapley,
+        ShapleyTarget = t.ShapleyEpsilon is { } e && t.ShapleyDelta is { } d ? new ShapleyAccuracy(e, d) : null,
+        LedgerDecimals = t.LedgerDecimals,
+        MarketFeeRate = t.MarketFeeRate,
+    };
+
+    public static MarketParameters Apply(MarketParameters p, PriceGridTerms g) => p with
+    {
+        MinPrice = g.MinPrice, MaxPrice = g.MaxPrice, Lipschitz = g.Lipschitz, ExpectedTasks = g.ExpectedTasks,
+    };
+}
