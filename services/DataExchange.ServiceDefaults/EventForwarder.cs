@@ -5,6 +5,9 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Subscriptions;
 using MassTransit;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 
 namespace DataExchange.ServiceDefaults;
 
@@ -16,8 +19,27 @@ namespace DataExchange.ServiceDefaults;
 /// published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
 /// the trace runs on across services.
 /// </summary>
-public sealed class EventForwarder(IBus bus) : SubscriptionBase
+public sealed class EventForwarder(IBus bus, ILogger<EventForwarder> logger) : SubscriptionBase
 {
+    // A broker that is down or restarting must not make the daemon skip or pause the page: keep trying (the page is
+    // not acknowledged until every event in it is published), and let the host's shutdown cancel the wait.
+    private readonly ResiliencePipeline _untilPublished = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
+            MaxRetryAttempts = int.MaxValue,
+            Delay = TimeSpan.FromMilliseconds(200),
+            BackoffType = DelayBackoffType.Exponential,
+            MaxDelay = TimeSpan.FromSeconds(5),
+            UseJitter = true,
+            OnRetry = a =>
+            {
+                logger.LogWarning(a.Outcome.Exception, "Publishing committed events failed (attempt {Attempt}); retrying", a.AttemptNumber + 1);
+                return ValueTask.CompletedTask;
+            },
+        })
+        .Build();
+
     public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
         IDocumentOperations operations, CancellationToken cancellationToken)
     {
@@ -35,11 +57,11 @@ public sealed class EventForwarder(IBus bus) : SubscriptionBase
     private async Task Publish(IEvent e, CancellationToken ct)
     {
         using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
-        await bus.Publish(e.Data, e.EventType, ctx =>
+        await _untilPublished.ExecuteAsync(async token => await bus.Publish(e.Data, e.EventType, ctx =>
         {
             ctx.MessageId = e.Id;
             if (e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var correlation)) ctx.CorrelationId = correlation;
-        }, ct);
+        }, token), ct);
     }
 }
 
