@@ -5,7 +5,7 @@ using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults("allocation",
-    SellerSeriesStore.Configure,
+    store => { SellerSeriesStore.Configure(store); DataExchange.Settlement.SettlementProjections.Allocation(store); },
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();

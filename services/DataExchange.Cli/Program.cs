@@ -41,6 +41,32 @@ namespace DataExchange.Cli
                 --watch payouts|settled receive every SellerPaid (default) or only settlements (lighter observer)
                 --json, --no-progress   as for simulate
 
+              dx audit task ID [options] recompute a settled task from its recorded inputs and seeds and compare every
+                                        field (price, allocation, gain, charge, revenue curve, predictions, payouts,
+                                        retained, fee) with the recorded events: exit 0 if all agree, 4 if any differ
+                --postgres CONN         the event store (default DX_POSTGRES or the local dev database)
+                --differences-only      print only the fields that differ
+
+              dx watch payouts [options] print each SellerPaid as it arrives on the bus (time, task, seller, share, amount)
+                --seller ID             only this seller's payouts
+                --count N               exit after N lines (default: until Ctrl+C)
+                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
+
+              dx report settlement [options]   the settlement report of a period, from the projections
+                --from T, --to T        settled in [from, to), ISO dates or times, UTC (default: all)
+                --format F              table (default), csv, json or html (html draws the price and each seller's earnings)
+                --market ID             one market only
+                --output FILE           write the report to FILE instead of the terminal
+                --wait S                wait up to S seconds for the projections to catch up (default 30)
+                --postgres CONN         the market's database (default DX_POSTGRES or the local dev database)
+
+              dx projections rebuild [options]   drop every settlement projection and rebuild it from the events
+                --schema S              only payout, allocation or pricing (default: all three)
+                --postgres CONN         as above
+              dx projections benchmark [options]  time a rebuild over a synthetic payout log in its own schema
+                --events N              events in the log (default 1000000); --sellers M per task (default 20)
+                --schema S              the schema it drops and fills (default bench_payout); --keep leaves it
+
               dx help                   this text
             """;
 
@@ -57,6 +83,10 @@ namespace DataExchange.Cli
                 {
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
                     "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
+                    "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
+                    "watch" when args.Length > 1 && args[1] == "payouts" => Watch.WatchPayoutsCommand.Run(args[2..], stdout, stderr),
+                    "report" => Reports.ReportCommand.Run(args[1..], stdout, stderr),
+                    "projections" => Reports.ProjectionsCommand.Run(args[1..], stdout, stderr),
                     _ => throw new UsageException($"'{args[0]}': unknown command (see dx help)"),
                 };
             }

@@ -5,7 +5,7 @@ using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults("payout",
-    SellerSeriesStore.Configure,
+    store => { SellerSeriesStore.Configure(store); DataExchange.Settlement.SettlementProjections.Payout(store); },
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();

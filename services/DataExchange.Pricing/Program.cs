@@ -10,6 +10,7 @@ builder.AddMarketServiceDefaults("pricing",
         store.Projections.Snapshot<MarketPricing>(SnapshotLifecycle.Inline);
         store.Schema.For<PricedTask>();
         store.Schema.For<AppliedUpdate>();
+        DataExchange.Settlement.SettlementProjections.Pricing(store);
     },
     bus =>
     {
