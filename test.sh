@@ -10,6 +10,11 @@ mkdir -p "$results"
 
 # Integration tests talk to real PostgreSQL and RabbitMQ on loopback: bring them up (idempotent, installs when missing).
 if ! bash infra/up.sh; then echo "infra/up.sh failed: cannot run the integration tests"; echo "0 passed, 1 failed"; exit 1; fi
+# The settlement report's HTML is checked in a real headless browser: Debian's chromium, installed when missing.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then (apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1; }) || echo "chromium could not be installed: the HTML report test will fail"
+  else echo "chromium is missing (as root: apt-get install -y chromium): the HTML report test will fail"; fi
+fi
 # shellcheck disable=SC1091
 source "$(bash -c 'source infra/lib.sh; echo "$DX_INFRA_DIR"')/env.sh"
 export DX_POSTGRES DX_RABBITMQ

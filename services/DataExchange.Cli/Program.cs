@@ -67,6 +67,11 @@ namespace DataExchange.Cli
                 --events N              events in the log (default 1000000); --sellers M per task (default 20)
                 --schema S              the schema it drops and fills (default bench_payout); --keep leaves it
 
+              dx errors list [--show N] list the error queues (poison messages) with the first N faults of each
+              dx errors replay --queue Q | --all
+                                        move parked messages back to the queue they came from (once the cause is fixed)
+                --rabbitmq URI          the bus (default DX_RABBITMQ); --management URL its management API (default :55673)
+
               dx help                   this text
             """;
 
@@ -83,6 +88,7 @@ namespace DataExchange.Cli
                 {
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
                     "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
+                    "errors" => Errors.ErrorsCommand.Run(args[1..], stdout, stderr),
                     "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
                     "watch" when args.Length > 1 && args[1] == "payouts" => Watch.WatchPayoutsCommand.Run(args[2..], stdout, stderr),
                     "report" => Reports.ReportCommand.Run(args[1..], stdout, stderr),
