@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bash infra/up.sh
 # shellcheck disable=SC1091
-source "$(bash -c 'source infra/lib.sh; echo "$DX_INFRA_DIR"')/env.sh"
+DX_INFRA_DIR="$(bash -c 'source infra/lib.sh; echo "$DX_INFRA_DIR"')"
+source "$DX_INFRA_DIR/env.sh"
 bash infra/services.sh start --fresh
+# The operator's client issues the sellers' keys with the market's secret (see infra/services.sh).
+DX_KEY_SECRET="${DX_KEY_SECRET:-$(cat "$DX_INFRA_DIR/key-secret")}"
+export DX_KEY_SECRET
 if [[ "${DX_KEEP_SERVICES:-0}" != 1 ]]; then trap 'bash infra/services.sh stop' EXIT; fi
 ./dx market run "$@"

@@ -21,6 +21,11 @@ start() {
   # shellcheck disable=SC1091
   source "$DX_INFRA_DIR/env.sh"
   mkdir -p "$LOGS" "$RUN"
+  # The market's participant-key secret: from the environment, else generated once and kept (mode 600) with the data.
+  if [[ -z "${DX_KEY_SECRET:-}" ]]; then
+    if [[ ! -s "$DX_INFRA_DIR/key-secret" ]]; then (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$DX_INFRA_DIR/key-secret"); fi
+    DX_KEY_SECRET="$(cat "$DX_INFRA_DIR/key-secret")"
+  fi
   if [[ "${1:-}" == "--fresh" ]]; then
     stop >/dev/null
     dx_log "dropping the services' schemas (a fresh market)"
@@ -36,7 +41,7 @@ start() {
     IFS=: read -r name project port <<<"$s"
     if svc_alive "$name"; then dx_log "$name already running (pid $(svc_pid "$name"))"; continue; fi
     dx_port_open "$port" && dx_die "port $port (for $name) is taken by another process; stop it first"
-    ASPNETCORE_URLS="http://127.0.0.1:$port" DX_POSTGRES="$DX_POSTGRES" DX_RABBITMQ="$DX_RABBITMQ" \
+    ASPNETCORE_URLS="http://127.0.0.1:$port" DX_POSTGRES="$DX_POSTGRES" DX_RABBITMQ="$DX_RABBITMQ" DX_KEY_SECRET="$DX_KEY_SECRET" \
       nohup dotnet "$DX_REPO_ROOT/services/DataExchange.$project/bin/Release/net10.0/DataExchange.$project.dll" \
       >"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"

@@ -1,3 +1,5 @@
+using MassTransit;
+
 namespace DataExchange.Contracts;
 
 /// <summary>A seller joins the market. Registering the same id again is accepted once and ignored after.</summary>
@@ -12,6 +14,8 @@ public sealed record RegisterSeller(string SellerId, string? Name = null);
 /// <param name="SellerId">A registered seller.</param>
 /// <param name="FromStep">Index of the first value in the seller's series.</param>
 /// <param name="Values">Finite numbers, at most <see cref="MarketLimits.MaxSeriesLength"/> per batch.</param>
+/// <remarks>Carries raw features: travels on the market-internal exchange <see cref="MarketLimits.InternalExchangePrefix"/>*.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "append-feature-observations")]
 public sealed record AppendFeatureObservations(string SellerId, long FromStep, double[] Values);
 
 /// <summary>
@@ -46,6 +50,11 @@ public static class MarketLimits
     public const double MaxBid = 1_000_000;
     /// <summary>Longest seller, buyer or market id.</summary>
     public const int MaxIdLength = 64;
+    /// <summary>
+    /// Exchanges whose names start with this carry sellers' raw features; buyers' broker accounts get no read
+    /// permission on them (RabbitMQ read regex <c>^(?!dataexchange\.internal\.).*</c>).
+    /// </summary>
+    public const string InternalExchangePrefix = "dataexchange.internal.";
     /// <summary>The market a task trades in when it names none.</summary>
     public const string DefaultMarket = "default";
 }

@@ -1,3 +1,5 @@
+using MassTransit;
+
 namespace DataExchange.Contracts;
 
 /// <summary>A seller was registered.</summary>
@@ -5,6 +7,7 @@ public sealed record SellerRegistered(string SellerId, string? Name, DateTimeOff
 
 /// <summary>Observations were appended to a seller's series (steps FromStep .. FromStep + Count - 1).</summary>
 /// <remarks>Market-internal: it carries raw features, so it is never delivered to buyers.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "feature-observations-appended")]
 public sealed record FeatureObservationsAppended(string SellerId, long FromStep, double[] Values);
 
 /// <summary>

@@ -14,4 +14,14 @@ builder.AddMarketServiceDefaults("allocation",
 
 var app = builder.Build();
 app.MapMarketDefaults();
+// The buyer's predictions, to the buyer alone (another buyer's task answers 404, as if it did not exist).
+app.MapGet("/tasks/{taskId:guid}/prediction", async (Guid taskId, HttpContext http, Marten.IQuerySession session, ParticipantKeys keys, CancellationToken ct) =>
+{
+    var (buyer, denied) = keys.Identify(http, ParticipantRole.Buyer);
+    if (denied is not null) return denied;
+    var events = await session.Events.FetchStreamAsync(taskId.ToString(), token: ct);
+    return events.Select(e => e.Data).OfType<DataExchange.Contracts.PredictionDelivered>().FirstOrDefault() is { } p && p.BuyerId == buyer!.Id
+        ? Results.Ok(p)
+        : Results.NotFound();
+}).WithName("GetPrediction");
 app.Run();

@@ -36,6 +36,7 @@ public static class MarketServiceDefaults
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(settings.Parameters);
         builder.Services.AddSingleton<MarketMetrics>();
+        builder.Services.AddSingleton(ParticipantKeys.From(builder.Configuration));
         builder.Services.AddSingleton(Resilience.ConcurrencyRetry());
         builder.Services.AddSingleton<Replicas.SellerSeriesStore>();
 

@@ -15,6 +15,17 @@ public sealed class SellerAccount
     public string Id { get; set; } = "";
     public decimal Balance { get; set; }
     public List<SellerPayout> Payouts { get; set; } = new();
+
+    private HashSet<Guid>? _tasks;
+
+    /// <summary>Adds a payout once per task (a replayed SellerPaid changes nothing; a seller is paid once per task).</summary>
+    internal void Add(SellerPayout payout)
+    {
+        _tasks ??= Payouts.Select(p => p.TaskId).ToHashSet();
+        if (!_tasks.Add(payout.TaskId)) return;
+        Payouts.Add(payout);
+        Balance += payout.Amount;
+    }
 }
 
 /// <summary>SellerPaid events of every task stream, grouped by seller.</summary>
@@ -29,8 +40,7 @@ public sealed partial class SellerAccountProjection : MultiStreamProjection<Sell
 
     public SellerAccount Apply(IEvent<SellerPaid> e, SellerAccount account)
     {
-        account.Balance += e.Data.Amount;
-        account.Payouts.Add(new SellerPayout(e.Data.TaskId, e.Data.Share, e.Data.Amount, e.Timestamp));
+        account.Add(new SellerPayout(e.Data.TaskId, e.Data.Share, e.Data.Amount, e.Timestamp));
         return account;
     }
 }
@@ -60,6 +70,7 @@ public sealed class TaskSettlement
     public void Apply(SellerPaid e)
     {
         TaskId = e.TaskId;
+        if (Payouts.Exists(p => p.SellerId == e.SellerId)) return;
         Payouts.Add(new TaskPayout(e.SellerId, e.Share, e.Amount));
     }
 
@@ -127,8 +138,8 @@ public sealed partial class BuyerAccountProjection : MultiStreamProjection<Buyer
     {
         var p = account.Purchase(e.TaskId);
         p.Gain = e.Gain;
-        p.PredictionsDelivered += e.Predictions.Length;
-        account.PredictionsDelivered += e.Predictions.Length;
+        p.PredictionsDelivered = e.Predictions.Length;
+        account.PredictionsDelivered = account.Purchases.Sum(x => x.PredictionsDelivered);
         return account;
     }
 
@@ -137,11 +148,11 @@ public sealed partial class BuyerAccountProjection : MultiStreamProjection<Buyer
         var p = account.Purchase(e.Data.TaskId);
         p.MarketId = e.Data.MarketId;
         p.Gain = e.Data.Gain;
-        p.Charge += e.Data.Charge;
+        p.Charge = e.Data.Charge;
         p.Price = e.Data.Price;
         p.Bid = e.Data.Bid;
         p.ChargedAt = e.Timestamp;
-        account.Charged += e.Data.Charge;
+        account.Charged = account.Purchases.Sum(x => x.Charge);
         return account;
     }
 }
@@ -161,6 +172,23 @@ public sealed class MarketHistory
     public decimal Revenue { get; set; }
     public List<PriceQuoteEntry> Quotes { get; set; } = new();
     public List<PriceUpdateEntry> Updates { get; set; } = new();
+
+    private HashSet<Guid>? _quoted, _updated;
+
+    /// <summary>Each task is quoted once and applied once (a replayed event changes nothing).</summary>
+    internal void Add(PriceQuoteEntry quote)
+    {
+        _quoted ??= Quotes.Select(q => q.TaskId).ToHashSet();
+        if (_quoted.Add(quote.TaskId)) Quotes.Add(quote);
+    }
+
+    internal void Add(PriceUpdateEntry update)
+    {
+        _updated ??= Updates.Select(u => u.TaskId).ToHashSet();
+        if (!_updated.Add(update.TaskId)) return;
+        Updates.Add(update);
+        Revenue += update.Charge ?? 0m;
+    }
 }
 
 /// <summary>MarketOpened and MarketPriceUpdated (the market's stream) and TaskPriced (each task's stream), grouped by market.</summary>
@@ -189,15 +217,14 @@ public sealed partial class MarketHistoryProjection : MultiStreamProjection<Mark
     public MarketHistory Apply(IEvent<TaskPriced> e, MarketHistory h)
     {
         var t = e.Data;
-        h.Quotes.Add(new PriceQuoteEntry(t.TaskId, t.BuyerId, t.Price, t.PriceIndex, t.Bid, t.MarketVersion, e.Timestamp));
+        h.Add(new PriceQuoteEntry(t.TaskId, t.BuyerId, t.Price, t.PriceIndex, t.Bid, t.MarketVersion, e.Timestamp));
         return h;
     }
 
     public MarketHistory Apply(IEvent<MarketPriceUpdated> e, MarketHistory h)
     {
         var u = e.Data;
-        h.Updates.Add(new PriceUpdateEntry(u.TaskId, u.Updates, u.MeanPrice, u.Charge, u.Price, u.Weights, e.Timestamp));
-        h.Revenue += u.Charge ?? 0m;
+        h.Add(new PriceUpdateEntry(u.TaskId, u.Updates, u.MeanPrice, u.Charge, u.Price, u.Weights, e.Timestamp));
         return h;
     }
 }
@@ -216,11 +243,16 @@ public static class SettlementProjections
     /// <summary>Rebuilds hold the latest state of up to this many aggregates in memory and write each once per window.</summary>
     public const int RebuildFlushThreshold = 10_000;
 
+    /// <summary>
+    /// Large pages (one read of the log per 10,000 events), aggregates kept in memory between pages (an account is not
+    /// re-read from the database for every page), and during a rebuild one write per aggregate per 10,000 dirty aggregates
+    /// instead of one per page: a seller's account, whose payout list grows with the log, is written once, not once a page.
+    /// </summary>
     private static void Tune(AsyncOptions o)
     {
-        o.BatchSize = int.TryParse(Environment.GetEnvironmentVariable("DX_TMP_BATCH"), out var b) ? b : 2_000;
-        o.CacheLimitPerTenant = int.TryParse(Environment.GetEnvironmentVariable("DX_TMP_CACHE"), out var c) ? c : 0;
-        o.RebuildFlushThreshold = int.TryParse(Environment.GetEnvironmentVariable("DX_TMP_FLUSH"), out var f) ? f : RebuildFlushThreshold;
+        o.BatchSize = 10_000;
+        o.CacheLimitPerTenant = 1_000;
+        o.RebuildFlushThreshold = RebuildFlushThreshold;
     }
 
     /// <summary>SellerAccount and TaskSettlement over the payout service's log.</summary>

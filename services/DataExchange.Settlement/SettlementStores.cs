@@ -27,6 +27,9 @@ public static class SettlementStores
             opts.Events.MetadataConfig.CorrelationIdEnabled = true;
             opts.Events.MetadataConfig.CausationIdEnabled = true;
             opts.Events.UseIdentityMapForAggregates = false;
+            // No daemon runs in these stores (nothing hosts one): rebuilds build their own. Saying so keeps Marten from printing a
+            // "daemon disabled" warning onto stdout, where it would corrupt a report.
+            opts.Projections.AsyncMode = JasperFx.Events.Daemon.DaemonMode.Solo;
             opts.AutoCreateSchemaObjects = createSchema ? AutoCreate.CreateOrUpdate : AutoCreate.None;
             (projections ?? SettlementProjections.For(schema))(opts);
         });

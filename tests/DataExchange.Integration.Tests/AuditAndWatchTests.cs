@@ -98,7 +98,7 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         var seller = AuditFixture.Scenario.Sellers.SellerIds[0];
         var before = await ObservationsAsync(seller, ct);
         var extra = Enumerable.Range(0, 50).Select(i => 100.0 + i).ToArray();
-        using var http = new HttpClient { BaseAddress = new Uri(market.IngestionUrl) };
+        using var http = market.ParticipantHttp();
         var response = await http.PostAsJsonAsync($"/sellers/{seller}/observations", new { fromStep = before, values = extra }, ct);
         Assert.True(response.IsSuccessStatusCode, $"append: HTTP {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(ct)}");
         Assert.Equal(before + extra.Length, await ObservationsAsync(seller, ct));

@@ -60,7 +60,7 @@ public sealed class EquivalenceTests(EquivalenceFixture market, ITestOutputHelpe
         var marketId = Scenarios.NewMarketId("eq");
         var lines = new StringWriter();
         var summary = await MarketRunCommand.RunAsync(scenario,
-            new MarketRunCommand.RunOptions(Seed, marketId, true, TimeSpan.FromSeconds(120), market.IngestionUrl, market.RabbitMq), null, lines, ct);
+            new MarketRunCommand.RunOptions(Seed, marketId, true, TimeSpan.FromSeconds(120), market.IngestionUrl, market.RabbitMq, Keys: market.Keys), null, lines, ct);
         output.WriteLine($"{summary.Tasks} tasks one at a time in {summary.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(scenario.Buyers.Count, summary.Settled);
         Assert.Equal(0, summary.Rejected);

@@ -62,7 +62,7 @@ public sealed class ValidationTests(MarketFixture market, ITestOutputHelper outp
         }
 
         // HTTP: unknown field, malformed JSON, and an invalid value; each a 400 with problem details naming the field.
-        using var http = new HttpClient { BaseAddress = new Uri(market.IngestionUrl) };
+        using var http = market.ParticipantHttp();
         var unknownFieldTask = Guid.NewGuid();
         var unknownField = JsonSerializer.Serialize(new
         {

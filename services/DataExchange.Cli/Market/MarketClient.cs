@@ -37,11 +37,14 @@ public sealed class MarketClient : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, TaskReport> _tasks = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    private MarketClient(IBusControl bus, HttpClient http, bool payouts)
+    private readonly ParticipantKeys _keys;
+
+    private MarketClient(IBusControl bus, HttpClient http, bool payouts, ParticipantKeys keys)
     {
         _bus = bus;
         _http = http;
         WatchesPayouts = payouts;
+        _keys = keys;
     }
 
     /// <summary>Whether this client subscribes to SellerPaid (and the per-task prices and predictions), or only to settlements.</summary>
@@ -51,7 +54,9 @@ public sealed class MarketClient : IAsyncDisposable
     /// Subscribe to every seller's payout and every price and prediction (what the main job shows), or only to
     /// charges, price updates, settlements and refusals (a lighter observer, as the throughput benchmark uses).
     /// </param>
-    public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct, bool payouts = true)
+    /// <param name="keys">Issues the sellers' API keys for registration over HTTP (the operator's DX_KEY_SECRET).</param>
+    public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct, bool payouts = true,
+        ParticipantKeys? keys = null)
     {
         MarketClient? client = null;
         var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -75,7 +80,8 @@ public sealed class MarketClient : IAsyncDisposable
                 }));
             });
         });
-        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts);
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts,
+            keys ?? ParticipantKeys.FromEnvironment());
         await bus.StartAsync(ct);
         return client;
     }
@@ -98,10 +104,18 @@ public sealed class MarketClient : IAsyncDisposable
         for (var m = 0; m < sellers.Sellers; m++)
         {
             var id = sellers.SellerIds[m];
-            await Expect(await _http.PostAsJsonAsync("/sellers", new RegisterSeller(id), ct), $"register {id}", ct);
-            await Expect(await _http.PostAsJsonAsync($"/sellers/{id}/observations", new { fromStep = 0, values = sellers.Row(m).ToArray() }, ct),
+            var key = _keys.Issue(ParticipantRole.Seller, id);
+            await Expect(await Post("/sellers", new RegisterSeller(id), key, ct), $"register {id}", ct);
+            await Expect(await Post($"/sellers/{id}/observations", new { fromStep = 0, values = sellers.Row(m).ToArray() }, key, ct),
                 $"observations of {id}", ct);
         }
+    }
+
+    private Task<HttpResponseMessage> Post<T>(string path, T body, string key, CancellationToken ct)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        request.Headers.Add(ParticipantKeys.Header, key);
+        return _http.SendAsync(request, ct);
     }
 
     private static async Task Expect(HttpResponseMessage response, string what, CancellationToken ct)

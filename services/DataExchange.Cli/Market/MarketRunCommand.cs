@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
+using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Market;
 
@@ -46,12 +47,14 @@ public static class MarketRunCommand
         return summary.Settled + summary.Rejected == scenario.Buyers.Count ? 0 : 1;
     }
 
-    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq, bool WatchPayouts = true);
+    /// <param name="Keys">Issues the sellers' keys for registration (default: from DX_KEY_SECRET).</param>
+    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq,
+        bool WatchPayouts = true, ParticipantKeys? Keys = null);
 
     /// <summary>Runs the scenario's tasks through the services; task n carries the seed dx simulate gives task n.</summary>
     public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
     {
-        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts);
+        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts, o.Keys);
         await client.RegisterSellersAsync(scenario.Sellers, ct);
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();

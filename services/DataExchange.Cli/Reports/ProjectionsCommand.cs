@@ -13,7 +13,7 @@ public static class ProjectionsCommand
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         if (args.Length == 0) throw new UsageException("projections: expected 'rebuild' or 'benchmark' (see dx help)");
-        var a = new Arguments(args[1..], new HashSet<string>(["--keep"], StringComparer.Ordinal));
+        var a = new Arguments(args[1..], new HashSet<string>(["--keep", "--reuse"], StringComparer.Ordinal));
         return args[0] switch
         {
             "rebuild" => Rebuild(a, stdout),
@@ -57,20 +57,22 @@ public static class ProjectionsCommand
         var sellers = a.Int("--sellers", 20, 1, 1000);
         var schema = a.String("--schema") ?? "bench_payout";
         var keep = a.Flag("--keep");
+        var reuse = a.Flag("--reuse");
         var timeout = a.Int("--timeout", 1800, 1);
         a.RejectUnknown();
-        BenchmarkAsync(postgres, schema, events, sellers, keep, stdout, TimeSpan.FromSeconds(timeout), CancellationToken.None).GetAwaiter().GetResult();
+        BenchmarkAsync(postgres, schema, events, sellers, keep, reuse, stdout, TimeSpan.FromSeconds(timeout), CancellationToken.None).GetAwaiter().GetResult();
         return 0;
     }
 
-    private static async Task BenchmarkAsync(string postgres, string schema, int events, int sellers, bool keep, TextWriter stdout, TimeSpan timeout,
+    private static async Task BenchmarkAsync(string postgres, string schema, int events, int sellers, bool keep, bool reuse, TextWriter stdout, TimeSpan timeout,
         CancellationToken ct)
     {
-        stdout.WriteLine($"seeding about {events:N0} events ({sellers} SellerPaid + 1 TaskSettled per task) into schema {schema}...");
+        var last = reuse ? await SettlementStores.LastSequenceAsync(postgres, schema, ct) : 0;
+        if (!reuse) stdout.WriteLine($"seeding about {events:N0} events ({sellers} SellerPaid + 1 TaskSettled per task) into schema {schema}...");
         var seedClock = Stopwatch.StartNew();
         Benchmarking(schema);
-        var last = await BenchmarkLog.SeedAsync(postgres, schema, events, sellers, stdout, ct);
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {last:N0} events in {seedClock.Elapsed.TotalSeconds:0.0} s"));
+        if (!reuse) last = await BenchmarkLog.SeedAsync(postgres, schema, events, sellers, stdout, ct);
+        if (!reuse) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {last:N0} events in {seedClock.Elapsed.TotalSeconds:0.0} s"));
         using var store = SettlementStores.Open(postgres, schema, SettlementProjections.Payout);
         var clock = Stopwatch.StartNew();
         var results = await ProjectionRebuilder.RebuildAllAsync(store, schema, postgres, stdout, timeout, ct);

@@ -34,8 +34,17 @@ public static class ReportCommand
         a.RejectUnknown();
         if (from is not null && to is not null && to <= from) throw new UsageException("--to: must be after --from");
 
-        var text = BuildAsync(postgres, new ReportPeriod(from, to), market, format, TimeSpan.FromSeconds(wait), stderr, CancellationToken.None)
-            .GetAwaiter().GetResult();
+        string text;
+        try
+        {
+            text = BuildAsync(postgres, new ReportPeriod(from, to), market, format, TimeSpan.FromSeconds(wait), stderr, CancellationToken.None)
+                .GetAwaiter().GetResult();
+        }
+        catch (Exception e) when ((e as Npgsql.PostgresException ?? e.InnerException as Npgsql.PostgresException) is { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName } pg)
+        {
+            stderr.WriteLine($"dx: the settlement projections are not in this database yet (start the services once, they create them): {pg.MessageText}");
+            return 5;
+        }
         if (output is null) stdout.Write(text);
         else File.WriteAllText(output, text);
         return 0;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Ingestion.Sellers;
+using DataExchange.ServiceDefaults;
 using Marten;
 
 namespace DataExchange.Ingestion.Tasks;
@@ -19,8 +20,10 @@ public static class TaskEndpoints
 
     public static void MapTaskEndpoints(this WebApplication app)
     {
-        app.MapPost("/tasks", async (HttpRequest request, SubmitTaskHandler handler, CancellationToken ct) =>
+        app.MapPost("/tasks", async (HttpRequest request, SubmitTaskHandler handler, ParticipantKeys keys, CancellationToken ct) =>
         {
+            var (buyer, denied) = keys.Identify(request.HttpContext, ParticipantRole.Buyer);
+            if (denied is not null) return denied;
             var (task, problem) = await Read<SubmitPredictionTask>(request, ct);
             if (task is null)
             {
@@ -29,6 +32,7 @@ public static class TaskEndpoints
                 if (id != Guid.Empty) await handler.Reject(id, null, problem.Problem, ct);
                 return Problem(problem.Problem);
             }
+            if (keys.Deny(request.HttpContext, ParticipantRole.Buyer, task.BuyerId ?? "") is { } other) return other;
             var result = await handler.Handle(task, ct);
             return result.Outcome switch
             {
@@ -38,23 +42,32 @@ public static class TaskEndpoints
             };
         }).WithName("SubmitPredictionTask").WithSummary("Submit a buyer's prediction task").Produces(202).ProducesProblem(400);
 
-        app.MapGet("/tasks/{taskId:guid}", async (Guid taskId, IQuerySession session, CancellationToken ct) =>
-            await session.LoadAsync<BuyerTask>(taskId.ToString(), ct) is { } t ? Results.Ok(t) : Results.NotFound())
+        // A buyer sees only its own tasks: another buyer's task answers 404, as if it did not exist.
+        app.MapGet("/tasks/{taskId:guid}", async (Guid taskId, HttpContext http, IQuerySession session, ParticipantKeys keys, CancellationToken ct) =>
+        {
+            var (buyer, denied) = keys.Identify(http, ParticipantRole.Buyer);
+            if (denied is not null) return denied;
+            return await session.LoadAsync<BuyerTask>(taskId.ToString(), ct) is { } t && t.BuyerId == buyer!.Id ? Results.Ok(t) : Results.NotFound();
+        })
             .WithName("GetTaskStatus").WithSummary("Whether a task was accepted or refused, and why");
     }
 
     public static void MapSellerEndpoints(this WebApplication app)
     {
-        app.MapPost("/sellers", async (HttpRequest request, SellerCommands commands, CancellationToken ct) =>
+        app.MapPost("/sellers", async (HttpRequest request, SellerCommands commands, ParticipantKeys keys, CancellationToken ct) =>
         {
+            var (_, denied) = keys.Identify(request.HttpContext, ParticipantRole.Seller);
+            if (denied is not null) return denied;
             var (c, problem) = await Read<RegisterSeller>(request, ct);
             if (c is null) return Problem(problem!.Problem);
+            if (keys.Deny(request.HttpContext, ParticipantRole.Seller, c.SellerId ?? "") is { } other) return other;
             var r = await commands.Register(c, ct);
             return Answer(r, $"/sellers/{c.SellerId}");
         }).WithName("RegisterSeller").WithSummary("Register a seller");
 
-        app.MapPost("/sellers/{sellerId}/observations", async (string sellerId, HttpRequest request, SellerCommands commands, CancellationToken ct) =>
+        app.MapPost("/sellers/{sellerId}/observations", async (string sellerId, HttpRequest request, SellerCommands commands, ParticipantKeys keys, CancellationToken ct) =>
         {
+            if (keys.Deny(request.HttpContext, ParticipantRole.Seller, sellerId) is { } denied) return denied;
             var (batch, problem) = await Read<ObservationBatch>(request, ct);
             if (batch is null) return Problem(problem!.Problem);
             var r = await commands.Append(new AppendFeatureObservations(sellerId, batch.FromStep, batch.Values), false, ct);

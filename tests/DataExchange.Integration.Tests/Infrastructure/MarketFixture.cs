@@ -31,6 +31,16 @@ public class MarketFixture : IAsyncLifetime
     private bool _databaseCreated, _vhostCreated;
 
     public string RunId { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(5)).ToLowerInvariant();
+    /// <summary>The market's key secret for this run (services and the operator's client share it).</summary>
+    public string KeySecret { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+    public DataExchange.ServiceDefaults.ParticipantKeys Keys => new(KeySecret);
+
+    /// <summary>
+    /// An HTTP client to ingestion that presents the right participant key for each request: the seller of a
+    /// /sellers/{id} path or body, else the buyer named in the body (a test that wants another key sets its own header).
+    /// </summary>
+    public HttpClient ParticipantHttp(string? baseUrl = null) =>
+        new(new ParticipantKeyHandler(Keys) { InnerHandler = new HttpClientHandler() }) { BaseAddress = new Uri(baseUrl ?? IngestionUrl) };
     public string DatabaseName => $"dx_it_{RunId}";
     public string Vhost => $"dx-it-{RunId}";
     public string Postgres { get; private set; } = "";
@@ -79,7 +89,7 @@ public class MarketFixture : IAsyncLifetime
             var started = Services.Select(s => StartService(s, dlls[s])).ToList();
             await Task.WhenAll(started.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(120), ct)));
             IngestionUrl = started[0].Url;
-            Client = await MarketClient.ConnectAsync(RabbitMq, IngestionUrl, ct);
+            Client = await MarketClient.ConnectAsync(RabbitMq, IngestionUrl, ct, keys: Keys);
             File.AppendAllText(Path.Combine(LogDirectory, "fixture.log"),
                 $"database {DatabaseName}, vhost {Vhost}, services ready in {clock.Elapsed.TotalSeconds:0.0} s\n");
         }
@@ -117,6 +127,7 @@ public class MarketFixture : IAsyncLifetime
         {
             ["DX_POSTGRES"] = Postgres,
             ["DX_RABBITMQ"] = RabbitMq,
+            ["DX_KEY_SECRET"] = KeySecret,
             ["Market__ExpectedTasks"] = ExpectedTasks.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
             ["ConnectionStrings__Postgres"] = null,

@@ -51,6 +51,25 @@ public sealed class RabbitManagement : IDisposable
             new { configure = ".*", write = ".*", read = ".*" }, ct);
     }
 
+    /// <summary>A broker account with its own permissions on a vhost (e.g. a buyer's: no read on the market-internal exchanges).</summary>
+    public async Task CreateUserAsync(string vhost, string user, string password, string configure, string write, string read, CancellationToken ct)
+    {
+        await Send(HttpMethod.Put, $"api/users/{Uri.EscapeDataString(user)}", new { password, tags = "" }, ct);
+        await Send(HttpMethod.Put, $"api/permissions/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(user)}", new { configure, write, read }, ct);
+    }
+
+    public async Task DeleteUserAsync(string user, CancellationToken ct)
+    {
+        using var response = await _http.DeleteAsync($"api/users/{Uri.EscapeDataString(user)}", ct);
+    }
+
+    /// <summary>The names of the exchanges of a vhost.</summary>
+    public async Task<IReadOnlyList<string>> ExchangesAsync(string vhost, CancellationToken ct)
+    {
+        var list = await _http.GetFromJsonAsync<JsonElement>($"api/exchanges/{Uri.EscapeDataString(vhost)}?columns=name", ct);
+        return list.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
+    }
+
     public async Task DeleteVhostAsync(string vhost, CancellationToken ct)
     {
         using var response = await _http.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}", ct);
