@@ -12,6 +12,7 @@ mkdir -p "$results"
 if ! bash infra/up.sh; then echo "infra/up.sh failed: cannot run the integration tests"; echo "0 passed, 1 failed"; exit 1; fi
 # The settlement report's HTML is checked in a real headless browser: Debian's chromium, installed when missing.
 if ! command -v chromium >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
   if [ "$(id -u)" -eq 0 ]; then (apt-get install -y chromium >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1; }) || echo "chromium could not be installed: the HTML report test will fail"
   else echo "chromium is missing (as root: apt-get install -y chromium): the HTML report test will fail"; fi
 fi

@@ -85,7 +85,7 @@ public static class MarketRunCommand
         var reports = ids.Select(client.Report).ToList();
         if (jsonLines is not null)
             for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
-        return RunSummary.From(scenario, reports, elapsed, o.WatchPayouts);
+        return RunSummary.From(scenario, reports, elapsed);
     }
 
     private static string TaskLine(int index, TaskReport r) => JsonSerializer.Serialize(new
@@ -107,7 +107,7 @@ public static class MarketRunCommand
 public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Charged, decimal Paid, decimal Retained,
     IReadOnlyList<(string Seller, decimal Revenue)> Sellers, double P50Ms, double P99Ms, TimeSpan Elapsed)
 {
-    public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed, bool payoutsWatched = true)
+    public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed)
     {
         var settled = reports.Where(r => r.Settled is not null).ToList();
         var bySeller = scenario.Sellers.SellerIds.ToDictionary(s => s, _ => 0m, StringComparer.Ordinal);
