@@ -106,6 +106,11 @@ namespace DataExchange.Cli
                 stderr.WriteLine($"dx: market file refused: {e.Message}");
                 return 3;
             }
+            catch (HttpRequestException e)
+            {
+                stderr.WriteLine($"dx: cannot reach the market over HTTP ({e.Message}); are the services running? (infra/services.sh start)");
+                return 6;
+            }
         }
     }
 }

@@ -35,6 +35,8 @@ public static class MarketRunCommand
         var ingestion = a.String("--ingestion") ?? Environment.GetEnvironmentVariable("DX_INGESTION_URL") ?? "http://127.0.0.1:5080";
         var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
         a.RejectUnknown();
+        if (!ParticipantKeys.FromEnvironment().Configured)
+            throw new UsageException("DX_KEY_SECRET is not set: the sellers' keys are issued with the market's secret (infra/services.sh keeps it in the data directory; ./run.sh exports it)");
 
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
