@@ -40,7 +40,4 @@ public sealed class FeatureSet
     public int Steps { get; }
 
     public ReadOnlySpan<double> Row(int seller) => _rows[seller];
-
-    /// <summary>The first <paramref name="count"/> sellers (keeps their order).</summary>
-    public FeatureSet Take(int count) => new(SellerIds.Take(count).ToArray(), _rows.Take(count).ToArray());
 }

@@ -103,11 +103,11 @@ public static class TraceContext
         foreach (var e in events) e.SetHeader(Header, traceparent);
     }
 
-    /// <summary>Records the trace on the last <paramref name="count"/> events appended to a stream in this session.</summary>
-    public static void StampLatest(IDocumentSession session, string streamKey, string? traceparent, int count = 1)
+    /// <summary>Records the trace on the event last appended to a stream in this session.</summary>
+    public static void StampLatest(IDocumentSession session, string streamKey, string? traceparent)
     {
         var action = session.PendingChanges.Streams().Last(s => s.Key == streamKey);
-        Stamp(action.Events.Skip(action.Events.Count - count), traceparent);
+        Stamp([action.Events[^1]], traceparent);
     }
 
     public static Activity? Resume(IEvent e, string name)
@@ -117,9 +117,4 @@ public static class TraceContext
             return MarketTelemetry.Source.StartActivity(name, ActivityKind.Producer, context);
         return MarketTelemetry.Source.StartActivity(name, ActivityKind.Producer);
     }
-
-    /// <summary>The trace id recorded with an event, if any.</summary>
-    public static string? TraceId(IEvent e) =>
-        e.Headers is not null && e.Headers.TryGetValue(Header, out var value) && value?.ToString() is { } parent
-        && ActivityContext.TryParse(parent, null, out var context) ? context.TraceId.ToString() : null;
 }

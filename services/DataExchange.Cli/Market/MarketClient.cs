@@ -18,8 +18,6 @@ public sealed class TaskReport(Guid taskId)
     public TaskSettled? Settled { get; set; }
     public MarketPriceUpdated? PriceUpdate { get; set; }
     public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
-    /// <summary>SellerPaid messages received, duplicates included (delivery is at least once).</summary>
-    public int PayoutMessages;
 
     /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
     public bool SettledWithPayouts => Settled is not null && Charged is not null && Payouts.Count == Charged.SellerIds.Length;
@@ -73,11 +71,7 @@ public sealed class MarketClient : IAsyncDisposable
                 e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
                 e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
                 e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
-                e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r =>
-                {
-                    Interlocked.Increment(ref r.PayoutMessages);
-                    r.Payouts.TryAdd(c.Message.SellerId, c.Message);
-                }));
+                e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r => r.Payouts.TryAdd(c.Message.SellerId, c.Message)));
             });
         });
         client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts,
