@@ -98,6 +98,8 @@ port = $DX_PG_PORT
 unix_socket_directories = '$DX_PG_RUN'
 max_connections = 300
 shared_buffers = 256MB
+# Event payloads with a task's series (a few KB of JSON) are TOAST-compressed; lz4 costs a fraction of pglz's CPU.
+default_toast_compression = lz4
 EOF
 
   if dx_pg_running; then
