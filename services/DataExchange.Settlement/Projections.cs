@@ -2,30 +2,23 @@ using DataExchange.Contracts;
 using JasperFx.Events;
 using JasperFx.Events.Projections;
 using Marten;
+using Marten.Events.Aggregation;
 using Marten.Events.Projections;
 
 namespace DataExchange.Settlement;
 
-/// <summary>One payout to a seller: the task, its PD_B* share, the amount and when it was recorded.</summary>
-public sealed record SellerPayout(Guid TaskId, double Share, decimal Amount, DateTimeOffset PaidAt);
+// Every projection here does a constant amount of work per event: totals live in small aggregate documents, and
+// anything that grows with the log (a buyer's purchases, a market's price history, the payouts of a task) is one
+// document per task. A document holding a list that grows with the log would be read and rewritten whole on every daemon page,
+// which costs more the longer the market trades.
 
-/// <summary>A seller's account (payout schema): its balance and every payout it received, in log order.</summary>
+/// <summary>A seller's account (payout schema): its balance and how many payouts make it up (each payout: TaskSettlement.Payouts).</summary>
 public sealed class SellerAccount
 {
     public string Id { get; set; } = "";
     public decimal Balance { get; set; }
-    public List<SellerPayout> Payouts { get; set; } = new();
-
-    private HashSet<Guid>? _tasks;
-
-    /// <summary>Adds a payout once per task (a replayed SellerPaid changes nothing; a seller is paid once per task).</summary>
-    internal void Add(SellerPayout payout)
-    {
-        _tasks ??= Payouts.Select(p => p.TaskId).ToHashSet();
-        if (!_tasks.Add(payout.TaskId)) return;
-        Payouts.Add(payout);
-        Balance += payout.Amount;
-    }
+    public int Payouts { get; set; }
+    public DateTimeOffset? LastPaidAt { get; set; }
 }
 
 /// <summary>SellerPaid events of every task stream, grouped by seller.</summary>
@@ -38,9 +31,12 @@ public sealed partial class SellerAccountProjection : MultiStreamProjection<Sell
 
     public SellerAccount Create(IEvent<SellerPaid> e) => Apply(e, new SellerAccount { Id = e.Data.SellerId });
 
+    // The daemon applies each event once: it commits its progress with the documents.
     public SellerAccount Apply(IEvent<SellerPaid> e, SellerAccount account)
     {
-        account.Add(new SellerPayout(e.Data.TaskId, e.Data.Share, e.Data.Amount, e.Timestamp));
+        account.Balance += e.Data.Amount;
+        account.Payouts++;
+        account.LastPaidAt = e.Timestamp;
         return account;
     }
 }
@@ -88,122 +84,132 @@ public sealed class TaskSettlement
     }
 }
 
-/// <summary>What a buyer bought with one task: the gain of its predictions and the charge.</summary>
+/// <summary>
+/// What a buyer bought with one task (allocation schema; one per task stream): the gain of its predictions, how many,
+/// and the charge. A buyer's account is the sum of its purchases (query by BuyerId).
+/// </summary>
 public sealed class BuyerPurchase
 {
+    public string Id { get; set; } = "";
     public Guid TaskId { get; set; }
+    public string BuyerId { get; set; } = "";
     public string MarketId { get; set; } = "";
     public double Gain { get; set; }
     public int PredictionsDelivered { get; set; }
     public decimal Charge { get; set; }
     public double Price { get; set; }
     public double Bid { get; set; }
+    /// <summary>Null until the task's PaymentCharged is applied.</summary>
     public DateTimeOffset? ChargedAt { get; set; }
 }
 
-/// <summary>A buyer's account (allocation schema): charges, gains bought and predictions delivered, per task in log order.</summary>
-public sealed class BuyerAccount
+/// <summary>PredictionDelivered and PaymentCharged of a task's stream in the allocation service's log.</summary>
+public sealed partial class BuyerPurchaseProjection : SingleStreamProjection<BuyerPurchase, string>
 {
-    public string Id { get; set; } = "";
-    public decimal Charged { get; set; }
-    public int PredictionsDelivered { get; set; }
-    public List<BuyerPurchase> Purchases { get; set; } = new();
+    public BuyerPurchase Create(PredictionDelivered e) => Apply(e, new BuyerPurchase());
 
-    internal BuyerPurchase Purchase(Guid taskId)
+    public BuyerPurchase Create(IEvent<PaymentCharged> e) => Apply(e, new BuyerPurchase());
+
+    public BuyerPurchase Apply(PredictionDelivered e, BuyerPurchase p)
     {
-        var p = Purchases.Find(x => x.TaskId == taskId);
-        if (p is null)
-        {
-            p = new BuyerPurchase { TaskId = taskId };
-            Purchases.Add(p);
-        }
+        p.TaskId = e.TaskId;
+        p.BuyerId = e.BuyerId;
+        p.Gain = e.Gain;
+        p.PredictionsDelivered = e.Predictions.Length;
+        return p;
+    }
+
+    public BuyerPurchase Apply(IEvent<PaymentCharged> e, BuyerPurchase p)
+    {
+        var c = e.Data;
+        p.TaskId = c.TaskId;
+        p.BuyerId = c.BuyerId;
+        p.MarketId = c.MarketId;
+        p.Gain = c.Gain;
+        p.Charge = c.Charge;
+        p.Price = c.Price;
+        p.Bid = c.Bid;
+        p.ChargedAt = e.Timestamp;
         return p;
     }
 }
 
-/// <summary>PredictionDelivered and PaymentCharged of every task stream, grouped by buyer.</summary>
-public sealed partial class BuyerAccountProjection : MultiStreamProjection<BuyerAccount, string>
+/// <summary>A buyer's account: the sum of its purchases.</summary>
+public sealed record BuyerAccount(string Id, int Tasks, decimal Charged, double GainBought, int PredictionsDelivered)
 {
-    public BuyerAccountProjection()
+    /// <summary>Purchases in log order (by task id, so the gain's double sum does not depend on the query's order).</summary>
+    public static BuyerAccount Of(string buyerId, IEnumerable<BuyerPurchase> purchases)
     {
-        Identity<PredictionDelivered>(e => e.BuyerId);
-        Identity<PaymentCharged>(e => e.BuyerId);
-    }
-
-    public BuyerAccount Create(PredictionDelivered e) => Apply(e, new BuyerAccount { Id = e.BuyerId });
-
-    public BuyerAccount Create(IEvent<PaymentCharged> e) => Apply(e, new BuyerAccount { Id = e.Data.BuyerId });
-
-    public BuyerAccount Apply(PredictionDelivered e, BuyerAccount account)
-    {
-        var p = account.Purchase(e.TaskId);
-        p.Gain = e.Gain;
-        p.PredictionsDelivered = e.Predictions.Length;
-        account.PredictionsDelivered = account.Purchases.Sum(x => x.PredictionsDelivered);
-        return account;
-    }
-
-    public BuyerAccount Apply(IEvent<PaymentCharged> e, BuyerAccount account)
-    {
-        var p = account.Purchase(e.Data.TaskId);
-        p.MarketId = e.Data.MarketId;
-        p.Gain = e.Data.Gain;
-        p.Charge = e.Data.Charge;
-        p.Price = e.Data.Price;
-        p.Bid = e.Data.Bid;
-        p.ChargedAt = e.Timestamp;
-        account.Charged = account.Purchases.Sum(x => x.Charge);
-        return account;
+        var mine = purchases.Where(p => p.BuyerId == buyerId).OrderBy(p => p.TaskId).ToList();
+        return new BuyerAccount(buyerId, mine.Count, mine.Sum(p => p.Charge), mine.Sum(p => p.Gain), mine.Sum(p => p.PredictionsDelivered));
     }
 }
 
-/// <summary>The price the market quoted for a task (Alg. 1), drawn at market version MarketVersion.</summary>
-public sealed record PriceQuoteEntry(Guid TaskId, string BuyerId, double Price, int PriceIndex, double Bid, long MarketVersion, DateTimeOffset QuotedAt);
+/// <summary>
+/// PF* after one task (pricing schema; one per MarketPriceUpdated, id = the task's id): the weights and mean price after
+/// the update, the task's quoted price and its revenue (its charge).
+/// </summary>
+public sealed class PriceUpdate
+{
+    public string Id { get; set; } = "";
+    public string MarketId { get; set; } = "";
+    public Guid TaskId { get; set; }
+    public long Updates { get; set; }
+    public double MeanPrice { get; set; }
+    public decimal? Charge { get; set; }
+    public double? Price { get; set; }
+    public double[] Weights { get; set; } = [];
+    public DateTimeOffset UpdatedAt { get; set; }
+}
 
-/// <summary>PF* after a task: the weights, the mean price, and the task's revenue (charge) and quoted price.</summary>
-public sealed record PriceUpdateEntry(Guid TaskId, long Updates, double MeanPrice, decimal? Charge, double? Price, double[] Weights, DateTimeOffset UpdatedAt);
+/// <summary>Each MarketPriceUpdated as a PriceUpdate document (stored by id, so projecting an event again changes nothing).</summary>
+public sealed partial class PriceUpdateProjection : EventProjection
+{
+    public PriceUpdateProjection()
+    {
+        Name = nameof(PriceUpdate);
+    }
 
-/// <summary>A market's history (pricing schema): its grid, every quote and every weights update, in log order.</summary>
+    public void Project(IEvent<MarketPriceUpdated> e, IDocumentOperations ops) => ops.Store(new PriceUpdate
+    {
+        Id = e.Data.TaskId.ToString(),
+        MarketId = e.Data.MarketId,
+        TaskId = e.Data.TaskId,
+        Updates = e.Data.Updates,
+        MeanPrice = e.Data.MeanPrice,
+        Charge = e.Data.Charge,
+        Price = e.Data.Price,
+        Weights = e.Data.Weights,
+        UpdatedAt = e.Timestamp,
+    });
+}
+
+/// <summary>
+/// A market (pricing schema): its price grid, the number of updates PF* has made, the weights and mean price after the
+/// latest, and the revenue so far. Its history, update by update: PriceUpdate.
+/// </summary>
 public sealed class MarketHistory
 {
     public string Id { get; set; } = "";
     public double[] Prices { get; set; } = [];
     public DateTimeOffset? OpenedAt { get; set; }
     public decimal Revenue { get; set; }
-    public List<PriceQuoteEntry> Quotes { get; set; } = new();
-    public List<PriceUpdateEntry> Updates { get; set; } = new();
-
-    private HashSet<Guid>? _quoted, _updated;
-
-    /// <summary>Each task is quoted once and applied once (a replayed event changes nothing).</summary>
-    internal void Add(PriceQuoteEntry quote)
-    {
-        _quoted ??= Quotes.Select(q => q.TaskId).ToHashSet();
-        if (_quoted.Add(quote.TaskId)) Quotes.Add(quote);
-    }
-
-    internal void Add(PriceUpdateEntry update)
-    {
-        _updated ??= Updates.Select(u => u.TaskId).ToHashSet();
-        if (!_updated.Add(update.TaskId)) return;
-        Updates.Add(update);
-        Revenue += update.Charge ?? 0m;
-    }
+    public long Updates { get; set; }
+    public double MeanPrice { get; set; }
+    public double[] Weights { get; set; } = [];
+    public DateTimeOffset? LastUpdatedAt { get; set; }
 }
 
-/// <summary>MarketOpened and MarketPriceUpdated (the market's stream) and TaskPriced (each task's stream), grouped by market.</summary>
+/// <summary>MarketOpened and MarketPriceUpdated (the market's stream), grouped by market.</summary>
 public sealed partial class MarketHistoryProjection : MultiStreamProjection<MarketHistory, string>
 {
     public MarketHistoryProjection()
     {
         Identity<MarketOpened>(e => e.MarketId);
-        Identity<TaskPriced>(e => e.MarketId);
         Identity<MarketPriceUpdated>(e => e.MarketId);
     }
 
     public MarketHistory Create(MarketOpened e) => Apply(e, new MarketHistory { Id = e.MarketId });
-
-    public MarketHistory Create(IEvent<TaskPriced> e) => Apply(e, new MarketHistory { Id = e.Data.MarketId });
 
     public MarketHistory Create(IEvent<MarketPriceUpdated> e) => Apply(e, new MarketHistory { Id = e.Data.MarketId });
 
@@ -214,17 +220,15 @@ public sealed partial class MarketHistoryProjection : MultiStreamProjection<Mark
         return h;
     }
 
-    public MarketHistory Apply(IEvent<TaskPriced> e, MarketHistory h)
-    {
-        var t = e.Data;
-        h.Add(new PriceQuoteEntry(t.TaskId, t.BuyerId, t.Price, t.PriceIndex, t.Bid, t.MarketVersion, e.Timestamp));
-        return h;
-    }
-
+    // The market's stream is written by one writer at a time, in order: the last update applied is the latest.
     public MarketHistory Apply(IEvent<MarketPriceUpdated> e, MarketHistory h)
     {
         var u = e.Data;
-        h.Add(new PriceUpdateEntry(u.TaskId, u.Updates, u.MeanPrice, u.Charge, u.Price, u.Weights, e.Timestamp));
+        h.Updates = u.Updates;
+        h.MeanPrice = u.MeanPrice;
+        h.Weights = u.Weights;
+        h.Revenue += u.Charge ?? 0m;
+        h.LastUpdatedAt = e.Timestamp;
         return h;
     }
 }
@@ -246,7 +250,7 @@ public static class SettlementProjections
     /// <summary>
     /// Large pages (one read of the log per 10,000 events), aggregates kept in memory between pages (an account is not
     /// re-read from the database for every page), and during a rebuild one write per aggregate per 10,000 dirty aggregates
-    /// instead of one per page: a seller's account, whose payout list grows with the log, is written once, not once a page.
+    /// instead of one per page: a seller's account is written once per window, not once per page.
     /// </summary>
     private static void Tune(AsyncOptions o)
     {
@@ -263,13 +267,20 @@ public static class SettlementProjections
         opts.Schema.For<TaskSettlement>().Index(t => t.SettledAt);
     }
 
-    /// <summary>BuyerAccount over the allocation service's log.</summary>
-    public static void Allocation(StoreOptions opts) =>
-        opts.Projections.Add(new BuyerAccountProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+    /// <summary>BuyerPurchase over the allocation service's log.</summary>
+    public static void Allocation(StoreOptions opts)
+    {
+        opts.Projections.Add(new BuyerPurchaseProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+        opts.Schema.For<BuyerPurchase>().Index(p => p.BuyerId);
+    }
 
-    /// <summary>MarketHistory over the pricing service's log.</summary>
-    public static void Pricing(StoreOptions opts) =>
+    /// <summary>MarketHistory and PriceUpdate over the pricing service's log.</summary>
+    public static void Pricing(StoreOptions opts)
+    {
         opts.Projections.Add(new MarketHistoryProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+        opts.Projections.Add(new PriceUpdateProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+        opts.Schema.For<PriceUpdate>().Index(u => u.MarketId);
+    }
 
     /// <summary>The registrations of one schema.</summary>
     public static Action<StoreOptions> For(string schema) => schema switch

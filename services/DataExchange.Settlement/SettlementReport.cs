@@ -38,7 +38,7 @@ public sealed record ReportTotals(int Tasks, decimal Charged, decimal PaidToSell
 public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IReadOnlyList<SellerLine> Sellers, IReadOnlyList<BuyerLine> Buyers,
     IReadOnlyList<MarketLine> Markets, IReadOnlyList<TaskLine> Tasks, ReportTotals Totals)
 {
-    /// <summary>Reads TaskSettlement and SellerAccount (payout), BuyerAccount (allocation) and MarketHistory (pricing).</summary>
+    /// <summary>Reads TaskSettlement and SellerAccount (payout), BuyerPurchase (allocation), MarketHistory and PriceUpdate (pricing).</summary>
     public static async Task<SettlementReport> BuildAsync(IQuerySession payout, IQuerySession allocation, IQuerySession pricing,
         ReportPeriod period, string? marketId, CancellationToken ct)
     {
@@ -49,30 +49,34 @@ public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IRe
         var tasks = settlements.Select(t => new TaskLine(t.TaskId, t.MarketId, t.BuyerId, t.SettledAt!.Value, t.Charge, t.PaidToSellers, t.Retained, t.Fee)).ToList();
         var inPeriod = tasks.Select(t => t.TaskId).ToHashSet();
 
-        var sellers = (await payout.Query<SellerAccount>().ToListAsync(ct))
-            .Select(a => (a, payouts: a.Payouts.Where(p => inPeriod.Contains(p.TaskId)).ToList()))
-            .Where(x => x.payouts.Count > 0)
-            .Select(x => new SellerLine(x.a.Id, x.payouts.Select(p => p.TaskId).Distinct().Count(), x.payouts.Sum(p => p.Amount), x.a.Balance))
+        // The three logs are read through their own projections; the totals below check that they agree.
+        var accounts = (await payout.Query<SellerAccount>().ToListAsync(ct)).ToDictionary(a => a.Id, StringComparer.Ordinal);
+        var sellers = settlements.SelectMany(t => t.Payouts.Select(p => (t.TaskId, p.SellerId, p.Amount)))
+            .GroupBy(p => p.SellerId, StringComparer.Ordinal)
+            .Select(g => new SellerLine(g.Key, g.Select(p => p.TaskId).Distinct().Count(), g.Sum(p => p.Amount),
+                accounts.TryGetValue(g.Key, out var a) ? a.Balance : 0m))
             .OrderBy(s => s.SellerId, StringComparer.Ordinal)
             .ToList();
 
-        var buyers = (await allocation.Query<BuyerAccount>().ToListAsync(ct))
-            .Select(a => (a, bought: a.Purchases.Where(p => inPeriod.Contains(p.TaskId)).OrderBy(p => p.TaskId).ToList()))
-            .Where(x => x.bought.Count > 0)
-            .Select(x => new BuyerLine(x.a.Id, x.bought.Count, x.bought.Sum(p => p.Charge), x.bought.Sum(p => p.Gain), x.bought.Sum(p => p.PredictionsDelivered)))
+        var purchases = (await allocation.Query<BuyerPurchase>().ToListAsync(ct)).Where(p => inPeriod.Contains(p.TaskId)).ToList();
+        var buyers = purchases.Select(p => p.BuyerId).Distinct()
+            .Select(b => BuyerAccount.Of(b, purchases))
+            .Select(a => new BuyerLine(a.Id, a.Tasks, a.Charged, a.GainBought, a.PredictionsDelivered))
             .OrderBy(b => b.BuyerId, StringComparer.Ordinal)
             .ToList();
 
         var marketIds = tasks.Select(t => t.MarketId).Distinct().ToList();
         var histories = marketIds.Count == 0 ? [] : await pricing.LoadManyAsync<MarketHistory>(ct, marketIds);
+        var updates = marketIds.Count == 0 ? [] : (await pricing.Query<PriceUpdate>().Where(u => u.MarketId.IsOneOf(marketIds)).ToListAsync(ct))
+            .Where(u => inPeriod.Contains(u.TaskId)).ToList();
         var markets = histories
             .Select(h =>
             {
-                var quotes = h.Quotes.Where(q => inPeriod.Contains(q.TaskId)).ToDictionary(q => q.TaskId);
-                var points = h.Updates.Where(u => inPeriod.Contains(u.TaskId)).OrderBy(u => u.Updates)
-                    .Select(u => new PricePoint(u.Updates, u.TaskId, u.MeanPrice, u.Price ?? quotes.GetValueOrDefault(u.TaskId)?.Price, u.Charge))
+                var points = updates.Where(u => u.MarketId == h.Id).OrderBy(u => u.Updates)
+                    .Select(u => new PricePoint(u.Updates, u.TaskId, u.MeanPrice, u.Price, u.Charge))
                     .ToList();
-                return new MarketLine(h.Id, tasks.Count(t => t.MarketId == h.Id), quotes.Count, points.Sum(p => p.Revenue ?? 0m), points);
+                return new MarketLine(h.Id, tasks.Count(t => t.MarketId == h.Id), points.Count(p => p.QuotedPrice is not null),
+                    points.Sum(p => p.Revenue ?? 0m), points);
             })
             .OrderBy(m => m.MarketId, StringComparer.Ordinal)
             .ToList();
