@@ -42,18 +42,7 @@ public static class MarketServiceDefaults
 
         builder.Services.AddMarten(opts =>
             {
-                opts.Connection(settings.Postgres);
-                opts.DatabaseSchemaName = service;
-                opts.Events.DatabaseSchemaName = service;
-                opts.Events.StreamIdentity = StreamIdentity.AsString;
-                opts.Events.MetadataConfig.HeadersEnabled = true;
-                opts.Events.MetadataConfig.CorrelationIdEnabled = true;
-                opts.Events.MetadataConfig.CausationIdEnabled = true;
-                // Marten 9 defaults this to true: FetchForWriting then keeps an inline aggregate in the session's identity
-                // map, and a retry in the same session (MarketPricer, SellerCommands.Append after a ConcurrencyException)
-                // gets the FRESH stream version but the STALE aggregate, so it appends on top of old state without a
-                // conflict (seen as MarketPriceUpdated.Updates going 53 -> 7 with two pricers). Every fetch reads the store.
-                opts.Events.UseIdentityMapForAggregates = false;
+                Storage.MarketStore.Configure(opts, settings.Postgres, service);
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
                 if (otlp) opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
                 configureStore?.Invoke(opts);

@@ -1,14 +1,15 @@
 using JasperFx;
 using JasperFx.Events;
 using Marten;
+using DataExchange.ServiceDefaults.Storage;
 using Npgsql;
 
 namespace DataExchange.Settlement;
 
 /// <summary>
 /// Stores outside the services (the CLI, tests, benchmarks) over one service's schema, with the settlement projections
-/// registered exactly as the service registers them. The event settings must match MarketServiceDefaults' (string
-/// stream ids, headers, correlation and causation ids), so events and projection progress are read the same way.
+/// registered exactly as the service registers them, and the services' store settings (MarketStore), so events and
+/// projection progress are read the same way.
 /// </summary>
 public static class SettlementStores
 {
@@ -19,14 +20,7 @@ public static class SettlementStores
     public static DocumentStore Open(string postgres, string schema, Action<StoreOptions>? projections = null, bool createSchema = false) =>
         DocumentStore.For(opts =>
         {
-            opts.Connection(postgres);
-            opts.DatabaseSchemaName = schema;
-            opts.Events.DatabaseSchemaName = schema;
-            opts.Events.StreamIdentity = StreamIdentity.AsString;
-            opts.Events.MetadataConfig.HeadersEnabled = true;
-            opts.Events.MetadataConfig.CorrelationIdEnabled = true;
-            opts.Events.MetadataConfig.CausationIdEnabled = true;
-            opts.Events.UseIdentityMapForAggregates = false;
+            MarketStore.Configure(opts, postgres, schema);
             // No daemon runs in these stores (nothing hosts one): rebuilds build their own. Saying so keeps Marten from printing a
             // "daemon disabled" warning onto stdout, where it would corrupt a report.
             opts.Projections.AsyncMode = JasperFx.Events.Daemon.DaemonMode.Solo;

@@ -44,17 +44,24 @@ public sealed record TaskAuditResult(Guid TaskId, IReadOnlyList<AuditCheck> Chec
 /// window (ingestion's seller streams, whatever was appended later), the TaskSubmitted (bid, target, seed), the price
 /// draw from the market's MWU weights at the TaskPriced's market version, and the MechanismTerms recorded with the
 /// allocation and the settlement — and compares every outcome with the recorded events. Doubles are compared
-/// bit for bit (the mechanism is deterministic; a zero's sign is not compared, jsonb cannot keep it), decimals exactly.
+/// bit for bit (the mechanism is deterministic; a zero's sign is not compared, a log written as jsonb numbers lost it), decimals exactly.
 /// The recomputation is a chain: the allocation runs at the recomputed price, the settlement splits the recomputed
 /// charge, so a tampered field shows up as that field alone.
 /// </summary>
 public static class TaskAudit
 {
-    private static readonly JsonSerializerOptions Json = new()
+    private static readonly JsonSerializerOptions Json = Stored();
+
+    private static JsonSerializerOptions Stored()
     {
-        PropertyNameCaseInsensitive = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
-    };
+        var o = new JsonSerializerOptions
+        {
+            PropertyNameCaseInsensitive = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
+        };
+        DataExchange.ServiceDefaults.Storage.MarketStore.ConfigureJson(o);
+        return o;
+    }
 
     private sealed record Row(string StreamId, long Version, string Type, string Data)
     {

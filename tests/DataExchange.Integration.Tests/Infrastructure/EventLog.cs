@@ -30,11 +30,19 @@ public sealed record StoredEvent(long SeqId, string StreamId, long Version, stri
 /// <summary>Raw SQL over the services' event tables (each service has its own schema in the one database).</summary>
 public sealed partial class EventLog(string connectionString)
 {
-    public static readonly JsonSerializerOptions Json = new()
+    public static readonly JsonSerializerOptions Json = Stored();
+
+    // Stored events keep series as base64 (DataExchange.ServiceDefaults.Storage.StoredSeriesConverter).
+    private static JsonSerializerOptions Stored()
     {
-        PropertyNameCaseInsensitive = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
-    };
+        var o = new JsonSerializerOptions
+        {
+            PropertyNameCaseInsensitive = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
+        };
+        DataExchange.ServiceDefaults.Storage.MarketStore.ConfigureJson(o);
+        return o;
+    }
 
     public const string Ingestion = "ingestion", Pricing = "pricing", Allocation = "allocation", Payout = "payout";
 

@@ -1,0 +1,33 @@
+using System.Text.Json;
+using JasperFx.Events;
+using Marten;
+
+namespace DataExchange.ServiceDefaults.Storage;
+
+/// <summary>
+/// The event store settings every reader and writer of a service's schema shares (the services, and the CLI, tests and
+/// benchmarks through SettlementStores): string stream ids (a task's id, a market's id), headers with the trace context,
+/// correlation and causation ids, and series stored as base64 (StoredSeriesConverter).
+/// </summary>
+public static class MarketStore
+{
+    public static void Configure(StoreOptions opts, string postgres, string schema)
+    {
+        opts.Connection(postgres);
+        opts.DatabaseSchemaName = schema;
+        opts.Events.DatabaseSchemaName = schema;
+        opts.Events.StreamIdentity = StreamIdentity.AsString;
+        opts.Events.MetadataConfig.HeadersEnabled = true;
+        opts.Events.MetadataConfig.CorrelationIdEnabled = true;
+        opts.Events.MetadataConfig.CausationIdEnabled = true;
+        // Marten 9 defaults this to true: FetchForWriting then keeps an inline aggregate in the session's identity
+        // map, and a retry in the same session (MarketPricer, SellerCommands.Append after a ConcurrencyException)
+        // gets the FRESH stream version but the STALE aggregate, so it appends on top of old state without a
+        // conflict (seen as MarketPriceUpdated.Updates going 53 -> 7 with two pricers). Every fetch reads the store.
+        opts.Events.UseIdentityMapForAggregates = false;
+        opts.UseSystemTextJsonForSerialization(configure: ConfigureJson);
+    }
+
+    /// <summary>The JSON of stored events and documents, for code that reads the tables with SQL (the audit, tests).</summary>
+    public static void ConfigureJson(JsonSerializerOptions o) => o.Converters.Add(new StoredSeriesConverter());
+}
