@@ -116,9 +116,13 @@ public static class MarketServiceDefaults
 /// <summary>How the services batch: many messages per transaction is what keeps the database from being the bottleneck.</summary>
 public static class MarketBatches
 {
-    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or 5 ms, whichever first.</summary>
+    /// <summary>How long a partial batch waits for more messages: a lone task waits this long per hop; in a burst the
+    /// batches fill and each commit carries more tasks (5 ms gave about 121 tasks/s, 20 ms about 127 in the 1,000-task burst).</summary>
+    public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or TimeLimit, whichever first.</summary>
     public static void Configure(BatchOptions o) =>
-        o.SetMessageLimit(32).SetTimeLimit(TimeSpan.FromMilliseconds(5)).SetConcurrencyLimit(2);
+        o.SetMessageLimit(32).SetTimeLimit(TimeLimit).SetConcurrencyLimit(2);
 }
 
 /// <summary>Where a service finds its servers, and the market's parameters (section "Market").</summary>
