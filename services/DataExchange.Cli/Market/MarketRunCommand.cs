@@ -60,6 +60,7 @@ public static class MarketRunCommand
         await client.RegisterSellersAsync(scenario.Sellers, ct);
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();
+        var cpuAtStart = Environment.CpuUsage.TotalTime;
         SubmitPredictionTask Task(int n)
         {
             var b = scenario.Buyers[n];
@@ -83,11 +84,12 @@ public static class MarketRunCommand
             await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
         }
         var elapsed = clock.Elapsed;
+        var generatorCpu = Environment.CpuUsage.TotalTime - cpuAtStart;
         progress?.Done();
         var reports = ids.Select(client.Report).ToList();
         if (jsonLines is not null)
             for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
-        return RunSummary.From(scenario, reports, elapsed);
+        return RunSummary.From(scenario, reports, elapsed) with { GeneratorCpu = generatorCpu };
     }
 
     private static string TaskLine(int index, TaskReport r) => JsonSerializer.Serialize(new
@@ -109,6 +111,9 @@ public static class MarketRunCommand
 public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Charged, decimal Paid, decimal Retained,
     IReadOnlyList<(string Seller, decimal Revenue)> Sellers, double P50Ms, double P99Ms, TimeSpan Elapsed)
 {
+    /// <summary>CPU time this process (the load generator: publishing, observing) used between the first publish and the last task done.</summary>
+    public TimeSpan? GeneratorCpu { get; init; }
+
     public static RunSummary From(MarketScenario scenario, IReadOnlyList<TaskReport> reports, TimeSpan elapsed)
     {
         var settled = reports.Where(r => r.Settled is not null).ToList();
@@ -141,12 +146,14 @@ public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Ch
         w.WriteLine();
         w.WriteLine(string.Format(inv, "Throughput         : {0:0.0} tasks/s ({1} tasks in {2:0.00} s)", Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), Tasks, Elapsed.TotalSeconds));
         w.WriteLine(string.Format(inv, "Submit to settled  : p50 {0:0} ms, p99 {1:0} ms", P50Ms, P99Ms));
+        if (GeneratorCpu is { } cpu)
+            w.WriteLine(string.Format(inv, "Load generator     : {0:0.00} s CPU during the run (this process, on the same machine)", cpu.TotalSeconds));
     }
 
     public object ToJson() => new
     {
         tasks = Tasks, settled = Settled, rejected = Rejected, totalRevenue = Charged, paidToSellers = Paid, retainedByMarket = Retained,
         topSellers = Sellers.Take(5).Select(s => new { id = s.Seller, revenue = s.Revenue }),
-        elapsedSeconds = Elapsed.TotalSeconds, tasksPerSecond = Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), p50Ms = P50Ms, p99Ms = P99Ms,
+        elapsedSeconds = Elapsed.TotalSeconds, tasksPerSecond = Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), p50Ms = P50Ms, p99Ms = P99Ms, generatorCpuSeconds = GeneratorCpu?.TotalSeconds,
     };
 }
