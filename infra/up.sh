@@ -159,6 +159,8 @@ rabbit_write_config() {
     echo "loopback_users.guest = true"
     echo "log.file.level = info"
     echo "log.console = false"
+    # Classic queues v2 (RabbitMQ 3.10+): a cheaper message store for the services' durable queues.
+    echo "classic_queue.default_version = 2"
     if [[ $mgmt -eq 1 ]]; then
       echo "management.tcp.ip = 127.0.0.1"
       echo "management.tcp.port = $DX_RABBIT_MGMT_PORT"
