@@ -50,11 +50,14 @@ public sealed class MarketClient : IAsyncDisposable
 
     /// <param name="payouts">
     /// Subscribe to every seller's payout and every price and prediction (what the main job shows), or only to
-    /// charges, price updates, settlements and refusals (a lighter observer, as the throughput benchmark uses).
+    /// settlements and refusals (and price updates unless <paramref name="priceUpdates"/> is false): a lighter observer,
+    /// as the throughput benchmark uses.
     /// </param>
     /// <param name="keys">Issues the sellers' API keys for registration over HTTP (the operator's DX_KEY_SECRET).</param>
+    /// <param name="priceUpdates">Subscribe to MarketPriceUpdated (needed to trade one task at a time; a burst that only
+    /// watches settlements can do without).</param>
     public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct, bool payouts = true,
-        ParticipantKeys? keys = null)
+        ParticipantKeys? keys = null, bool priceUpdates = true)
     {
         MarketClient? client = null;
         var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
@@ -66,7 +69,7 @@ public sealed class MarketClient : IAsyncDisposable
                 e.PrefetchCount = 256;
                 e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
                 e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r => r.Settled = c.Message));
-                e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
+                if (priceUpdates || payouts) e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
                 if (!payouts) return;
                 e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
                 e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));

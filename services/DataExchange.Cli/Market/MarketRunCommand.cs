@@ -56,7 +56,7 @@ public static class MarketRunCommand
     /// <summary>Runs the scenario's tasks through the services; task n carries the seed dx simulate gives task n.</summary>
     public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
     {
-        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts, o.Keys);
+        await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts, o.Keys, priceUpdates: o.Sequential);
         await client.RegisterSellersAsync(scenario.Sellers, ct);
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();
