@@ -29,7 +29,7 @@ start() {
   if [[ "${1:-}" == "--fresh" ]]; then
     stop >/dev/null
     dx_log "dropping the services' schemas (a fresh market)"
-    psql "postgresql://dx:dx@127.0.0.1:$DX_PG_PORT/dataexchange" -q -v ON_ERROR_STOP=1 \
+    PGOPTIONS='-c client_min_messages=warning' psql "postgresql://dx:dx@127.0.0.1:$DX_PG_PORT/dataexchange" -q -v ON_ERROR_STOP=1 \
       -c "DROP SCHEMA IF EXISTS ingestion, pricing, allocation, payout CASCADE" >/dev/null
   fi
   dx_log "building the services (Release)"
