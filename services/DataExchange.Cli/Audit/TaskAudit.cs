@@ -50,18 +50,7 @@ public sealed record TaskAuditResult(Guid TaskId, IReadOnlyList<AuditCheck> Chec
 /// </summary>
 public static class TaskAudit
 {
-    private static readonly JsonSerializerOptions Json = Stored();
-
-    private static JsonSerializerOptions Stored()
-    {
-        var o = new JsonSerializerOptions
-        {
-            PropertyNameCaseInsensitive = true,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
-        };
-        DataExchange.ServiceDefaults.Storage.MarketStore.ConfigureJson(o);
-        return o;
-    }
+    private static JsonSerializerOptions Json => DataExchange.ServiceDefaults.Storage.MarketStore.SqlReaderJson;
 
     private sealed record Row(string StreamId, long Version, string Type, string Data)
     {

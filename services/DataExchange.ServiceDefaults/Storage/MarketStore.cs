@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using JasperFx.Events;
 using Marten;
 
@@ -28,6 +29,24 @@ public static class MarketStore
         opts.UseSystemTextJsonForSerialization(configure: ConfigureJson);
     }
 
-    /// <summary>The JSON of stored events and documents, for code that reads the tables with SQL (the audit, tests).</summary>
+    /// <summary>The JSON of stored events and documents (Marten's serializer settings on top of its defaults).</summary>
     public static void ConfigureJson(JsonSerializerOptions o) => o.Converters.Add(new StoredSeriesConverter());
+
+    /// <summary>
+    /// For code that reads the event tables with SQL (the audit, tests): the stored JSON, with names matched
+    /// case-insensitively and numbers read leniently (named literals, numbers written as strings).
+    /// </summary>
+    public static JsonSerializerOptions SqlReaderJson { get; } = CreateSqlReaderJson();
+
+    private static JsonSerializerOptions CreateSqlReaderJson()
+    {
+        var o = new JsonSerializerOptions
+        {
+            PropertyNameCaseInsensitive = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
+        };
+        ConfigureJson(o);
+        o.MakeReadOnly(populateMissingResolver: true);
+        return o;
+    }
 }

@@ -30,19 +30,8 @@ public sealed record StoredEvent(long SeqId, string StreamId, long Version, stri
 /// <summary>Raw SQL over the services' event tables (each service has its own schema in the one database).</summary>
 public sealed partial class EventLog(string connectionString)
 {
-    public static readonly JsonSerializerOptions Json = Stored();
-
     // Stored events keep series as base64 (DataExchange.ServiceDefaults.Storage.StoredSeriesConverter).
-    private static JsonSerializerOptions Stored()
-    {
-        var o = new JsonSerializerOptions
-        {
-            PropertyNameCaseInsensitive = true,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals | JsonNumberHandling.AllowReadingFromString,
-        };
-        DataExchange.ServiceDefaults.Storage.MarketStore.ConfigureJson(o);
-        return o;
-    }
+    public static JsonSerializerOptions Json => DataExchange.ServiceDefaults.Storage.MarketStore.SqlReaderJson;
 
     public const string Ingestion = "ingestion", Pricing = "pricing", Allocation = "allocation", Payout = "payout";
 
