@@ -172,7 +172,6 @@ internal sealed class GainSystem
     }
 
     public int Sellers { get; }
-    public double NoiseScale { get; private set; }
     public double[] A { get; }
     public double[] B { get; }
     public double[] Q { get; }
@@ -193,7 +192,6 @@ internal sealed class GainSystem
     /// <summary>Refills the system for noise level s.</summary>
     public void Rebuild(double noiseScale)
     {
-        NoiseScale = noiseScale;
         var mo = _moments;
         var m = Sellers;
         var s = noiseScale;

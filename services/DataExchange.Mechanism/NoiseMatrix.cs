@@ -9,13 +9,8 @@ public sealed class NoiseMatrix
 {
     private readonly double[][] _rows;
 
-    private NoiseMatrix(double[][] rows, ulong seed)
-    {
-        _rows = rows;
-        Seed = seed;
-    }
+    private NoiseMatrix(double[][] rows) => _rows = rows;
 
-    public ulong Seed { get; }
     public int Sellers => _rows.Length;
     public int Steps => _rows.Length == 0 ? 0 : _rows[0].Length;
 
@@ -32,6 +27,6 @@ public sealed class NoiseMatrix
             rows[m] = new double[steps];
             rng.FillStandardNormal(rows[m]);
         }
-        return new NoiseMatrix(rows, seed);
+        return new NoiseMatrix(rows);
     }
 }

@@ -77,7 +77,7 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
                     state = MultiplicativeWeightsPricer.Update(state, grid, p.RevenueCurve);
                     var mean = grid.MeanPrice(state);
                     stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean, p.Charge, p.Price));
-                    TraceContext.StampLatest(session, market.Key, TraceContext.Current(message));
+                    TraceContext.Stamp([stream.Events[^1]], TraceContext.Current(message));
                     session.Insert(new AppliedUpdate { Id = p.TaskId.ToString() });
                     metrics.PriceUpdated(mean);
                 }

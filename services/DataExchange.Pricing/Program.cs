@@ -16,8 +16,8 @@ builder.AddMarketServiceDefaults("pricing",
     {
         // Batches: one read and one commit of the market stream for many tasks, which is what lets a single
         // logical writer keep up with a burst. One batch at a time per instance; instances race on stream versions.
-        bus.AddConsumer<QuoteConsumer>(c => c.Options<BatchOptions>(o => o.SetMessageLimit(64).SetTimeLimit(MarketBatches.TimeLimit).SetConcurrencyLimit(1)));
-        bus.AddConsumer<PriceUpdateConsumer>(c => c.Options<BatchOptions>(o => o.SetMessageLimit(64).SetTimeLimit(MarketBatches.TimeLimit).SetConcurrencyLimit(1)));
+        bus.AddConsumer<QuoteConsumer>(c => c.Options<BatchOptions>(o => MarketBatches.Configure(o, messageLimit: 64, concurrency: 1)));
+        bus.AddConsumer<PriceUpdateConsumer>(c => c.Options<BatchOptions>(o => MarketBatches.Configure(o, messageLimit: 64, concurrency: 1)));
     });
 builder.Services.AddScoped<MarketPricer>();
 

@@ -103,13 +103,6 @@ public static class TraceContext
         foreach (var e in events) e.SetHeader(Header, traceparent);
     }
 
-    /// <summary>Records the trace on the event last appended to a stream in this session.</summary>
-    public static void StampLatest(IDocumentSession session, string streamKey, string? traceparent)
-    {
-        var action = session.PendingChanges.Streams().Last(s => s.Key == streamKey);
-        Stamp([action.Events[^1]], traceparent);
-    }
-
     public static Activity? Resume(IEvent e, string name)
     {
         if (e.Headers is not null && e.Headers.TryGetValue(Header, out var value) && value?.ToString() is { } parent

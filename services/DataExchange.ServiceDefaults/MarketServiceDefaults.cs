@@ -34,7 +34,6 @@ public static class MarketServiceDefaults
         var settings = MarketSettings.From(builder.Configuration, service);
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(settings.Parameters);
         builder.Services.AddSingleton<MarketMetrics>();
         builder.Services.AddSingleton(ParticipantKeys.From(builder.Configuration));
         builder.Services.AddSingleton(Resilience.ConcurrencyRetry());
@@ -144,9 +143,11 @@ public static class MarketBatches
     /// batches fill and each commit carries more tasks (5 ms gave about 121 tasks/s, 20 ms about 127 in the 1,000-task burst).</summary>
     public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or TimeLimit, whichever first.</summary>
-    public static void Configure(BatchOptions o) =>
-        o.SetMessageLimit(32).SetTimeLimit(TimeLimit).SetConcurrencyLimit(2);
+    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or TimeLimit, whichever first, two batches at a time.</summary>
+    public static void Configure(BatchOptions o) => Configure(o, messageLimit: 32, concurrency: 2);
+
+    public static void Configure(BatchOptions o, int messageLimit, int concurrency) =>
+        o.SetMessageLimit(messageLimit).SetTimeLimit(TimeLimit).SetConcurrencyLimit(concurrency);
 }
 
 /// <summary>Where a service finds its servers, and the market's parameters (section "Market").</summary>

@@ -134,17 +134,6 @@ public sealed partial class BuyerPurchaseProjection : SingleStreamProjection<Buy
     }
 }
 
-/// <summary>A buyer's account: the sum of its purchases.</summary>
-public sealed record BuyerAccount(string Id, int Tasks, decimal Charged, double GainBought, int PredictionsDelivered)
-{
-    /// <summary>Purchases in log order (by task id, so the gain's double sum does not depend on the query's order).</summary>
-    public static BuyerAccount Of(string buyerId, IEnumerable<BuyerPurchase> purchases)
-    {
-        var mine = purchases.Where(p => p.BuyerId == buyerId).OrderBy(p => p.TaskId).ToList();
-        return new BuyerAccount(buyerId, mine.Count, mine.Sum(p => p.Charge), mine.Sum(p => p.Gain), mine.Sum(p => p.PredictionsDelivered));
-    }
-}
-
 /// <summary>
 /// PF* after one task (pricing schema; one per MarketPriceUpdated, id = the task's id): the weights and mean price after
 /// the update, the task's quoted price and its revenue (its charge).

@@ -154,7 +154,7 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
             }
             foreach (var buyer in charged.Select(c => c.Data.BuyerId).Distinct())
             {
-                var account = BuyerAccount.Of(buyer, purchases);
+                var account = BuyerLine.Of(buyer, purchases);
                 Assert.Equal(charged.Where(c => c.Data.BuyerId == buyer).Sum(c => c.Data.Charge), account.Charged);
                 Assert.Equal(delivered.Where(d => d.Data.BuyerId == buyer).Sum(d => d.Data.Predictions.Length), account.PredictionsDelivered);
             }

@@ -7,13 +7,12 @@ namespace DataExchange.Cli.Audit;
 public static class AuditCommand
 {
     public const int Differs = 4, Unavailable = 5;
-    public const string DefaultPostgres = "Host=127.0.0.1;Port=55432;Username=dx;Password=dx;Database=dataexchange";
     private static readonly HashSet<string> Flags = ["--differences-only"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var a = new Arguments(args, Flags);
-        var postgres = a.String("--postgres") ?? (Environment.GetEnvironmentVariable("DX_POSTGRES") is { Length: > 0 } pg ? pg : DefaultPostgres);
+        var postgres = PostgresOption.From(a);
         var differencesOnly = a.Flag("--differences-only");
         if (a.Positional.Count != 2 || a.Positional[0] != "task") throw new UsageException("usage: dx audit task ID [--postgres CONNECTION] [--differences-only]");
         if (!Guid.TryParse(a.Positional[1], out var taskId)) throw new UsageException($"'{a.Positional[1]}' is not a task id (a GUID)");

@@ -48,7 +48,7 @@ public sealed class ErrorQueues : IDisposable
             var name = q.GetProperty("name").GetString()!;
             if (!name.EndsWith(Suffix, StringComparison.Ordinal)) continue;
             var count = q.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Number ? m.GetInt64() : 0;
-            result.Add(new ErrorQueue(name, name[..^Suffix.Length], count, sample > 0 && count > 0 ? await PeekAsync(name, sample, ct) : []));
+            result.Add(new ErrorQueue(name, SourceOf(name), count, sample > 0 && count > 0 ? await PeekAsync(name, sample, ct) : []));
         }
         return result.OrderBy(q => q.Name, StringComparer.Ordinal).ToList();
     }
@@ -71,11 +71,16 @@ public sealed class ErrorQueues : IDisposable
         return list;
     }
 
+    /// <summary>The queue an error queue's messages came from (MassTransit names it after it).</summary>
+    public static string SourceOf(string errorQueue) =>
+        errorQueue.EndsWith(Suffix, StringComparison.Ordinal)
+            ? errorQueue[..^Suffix.Length]
+            : throw new UsageException($"--queue: '{errorQueue}' is not an error queue (names end in {Suffix})");
+
     /// <summary>Moves every message of an error queue back to its source queue; returns how many moved.</summary>
     public async Task<int> ReplayAsync(string errorQueue, CancellationToken ct)
     {
-        if (!errorQueue.EndsWith(Suffix, StringComparison.Ordinal)) throw new UsageException($"--queue: '{errorQueue}' is not an error queue (names end in {Suffix})");
-        var source = errorQueue[..^Suffix.Length];
+        var source = SourceOf(errorQueue);
         var factory = new ConnectionFactory { Uri = _amqp };
         await using var connection = await factory.CreateConnectionAsync(ct);
         await using var channel = await connection.CreateChannelAsync(new CreateChannelOptions(true, true), ct);

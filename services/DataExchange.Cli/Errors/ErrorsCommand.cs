@@ -9,7 +9,7 @@ public static class ErrorsCommand
     {
         if (args.Length == 0 || args[0] is not ("list" or "replay")) throw new UsageException("errors: say 'list' or 'replay' (see dx help)");
         var a = new Arguments(args[1..], new HashSet<string> { "--all" });
-        var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
+        var rabbit = RabbitMqOption.From(a);
         var management = a.String("--management");
         var queue = args[0] == "replay" ? a.String("--queue") : null;
         var all = args[0] == "replay" && a.Flag("--all");
@@ -17,9 +17,9 @@ public static class ErrorsCommand
         a.RejectUnknown();
         using var errors = new ErrorQueues(rabbit, management);
         var ct = CancellationToken.None;
-        var queues = errors.ListAsync(sample, ct).GetAwaiter().GetResult();
         if (args[0] == "list")
         {
+            var queues = errors.ListAsync(sample, ct).GetAwaiter().GetResult();
             if (queues.Count == 0) stdout.WriteLine("no error queues");
             foreach (var q in queues)
             {
@@ -29,9 +29,12 @@ public static class ErrorsCommand
             return 0;
         }
         if (queue is null && !all) throw new UsageException("replay: name a --queue or say --all");
-        var targets = all ? queues.Where(q => q.Messages > 0).Select(q => q.Name).ToList() : [queue!];
+        // Replaying one named queue needs only AMQP; listing needs the management API.
+        var targets = all
+            ? errors.ListAsync(0, ct).GetAwaiter().GetResult().Where(q => q.Messages > 0).Select(q => q.Name).ToList()
+            : [queue!];
         foreach (var name in targets)
-            stdout.WriteLine($"{name}: moved {errors.ReplayAsync(name, ct).GetAwaiter().GetResult()} message(s) back to {name[..^"_error".Length]}");
+            stdout.WriteLine($"{name}: moved {errors.ReplayAsync(name, ct).GetAwaiter().GetResult()} message(s) back to {ErrorQueues.SourceOf(name)}");
         return 0;
     }
 }

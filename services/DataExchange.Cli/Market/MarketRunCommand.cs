@@ -33,7 +33,7 @@ public static class MarketRunCommand
         var watch = a.String("--watch") ?? "payouts";
         if (watch is not ("payouts" or "settled")) throw new UsageException($"--watch: '{watch}' is not payouts or settled");
         var ingestion = a.String("--ingestion") ?? Environment.GetEnvironmentVariable("DX_INGESTION_URL") ?? "http://127.0.0.1:5080";
-        var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
+        var rabbit = RabbitMqOption.From(a);
         a.RejectUnknown();
         if (!ParticipantKeys.FromEnvironment().Configured)
             throw new UsageException("DX_KEY_SECRET is not set: the sellers' keys are issued with the market's secret (infra/services.sh keeps it in the data directory; ./run.sh exports it)");

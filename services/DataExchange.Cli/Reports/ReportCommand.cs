@@ -4,15 +4,6 @@ using Marten;
 
 namespace DataExchange.Cli.Reports;
 
-/// <summary>Where the CLI finds the market's database: --postgres, else DX_POSTGRES, else the local dev database.</summary>
-internal static class PostgresOption
-{
-    public const string LocalDefault = "Host=127.0.0.1;Port=55432;Username=dx;Password=dx;Database=dataexchange";
-
-    public static string From(Arguments a) =>
-        a.String("--postgres") ?? (Environment.GetEnvironmentVariable("DX_POSTGRES") is { Length: > 0 } pg ? pg : LocalDefault);
-}
-
 /// <summary>
 /// <c>dx report settlement</c>: the settlement report of a period from the projections (payout, allocation and pricing
 /// schemas), as a table, CSV, JSON or self-contained HTML. Waits for the projections to catch up with their logs first.

@@ -21,7 +21,7 @@ public static class WatchPayoutsCommand
         var a = new Arguments(args, new HashSet<string>());
         var seller = a.String("--seller");
         var count = a.Int("--count", 0, 0);
-        var rabbit = a.String("--rabbitmq") ?? Environment.GetEnvironmentVariable("DX_RABBITMQ") ?? "amqp://dx:dx@127.0.0.1:55672/";
+        var rabbit = RabbitMqOption.From(a);
         a.RejectUnknown();
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -13,7 +13,8 @@ namespace DataExchange.ServiceDefaults.Replicas;
 public sealed class SellerSeries
 {
     public string Id { get; set; } = "";
-    public List<double> Values { get; set; } = new();
+    /// <summary>A series (double[]): stored in the event store's compact form (StoredSeriesConverter).</summary>
+    public double[] Values { get; set; } = [];
 }
 
 /// <summary>The replica is behind the task (the seller's events are still on their way): retried, not failed.</summary>
@@ -46,11 +47,11 @@ public sealed class SellerSeriesConsumer : IConsumer<SellerRegistered>, IConsume
         var m = context.Message;
         var series = await _session.LoadAsync<SellerSeries>(m.SellerId, context.CancellationToken)
             ?? throw new ReplicaNotReadyException($"seller '{m.SellerId}' is not registered here yet");
-        var held = series.Values.Count;
+        var held = series.Values.Length;
         if (m.FromStep + m.Values.Length <= held) return;
         if (m.FromStep > held)
             throw new ReplicaNotReadyException($"seller '{m.SellerId}': observations from step {m.FromStep} arrived before steps {held}..{m.FromStep - 1}");
-        series.Values.AddRange(m.Values.AsSpan((int)(held - m.FromStep)));
+        series.Values = [.. series.Values, .. m.Values.AsSpan((int)(held - m.FromStep))];
         // Optimistic concurrency on the document: two batches of one seller racing are retried in order.
         _session.Store(series);
         await _session.SaveChangesAsync(context.CancellationToken);
@@ -76,7 +77,7 @@ public sealed class SellerSeriesStore
         if (missing.Length > 0)
         {
             foreach (var doc in await session.LoadManyAsync<SellerSeries>(ct, missing))
-                _known.AddOrUpdate(doc.Id, doc.Values.ToArray(), (_, old) => old.Length >= doc.Values.Count ? old : doc.Values.ToArray());
+                _known.AddOrUpdate(doc.Id, doc.Values, (_, old) => old.Length >= doc.Values.Length ? old : doc.Values);
         }
         var rows = new double[sellerIds.Count][];
         for (var i = 0; i < rows.Length; i++)
