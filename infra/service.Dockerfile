@@ -12,5 +12,7 @@ ENV DX_SERVICE=${SERVICE}
 WORKDIR /app
 COPY --from=build /app .
 ENV ASPNETCORE_URLS=http://+:8080
+# Every method JIT-compiled for this machine once, not the framework's precompiled code (see infra/services.sh).
+ENV DOTNET_ReadyToRun=0
 EXPOSE 8080
 ENTRYPOINT ["sh", "-c", "exec dotnet DataExchange.${DX_SERVICE}.dll"]

@@ -111,8 +111,14 @@ public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] W
 /// <summary>A seller's payout for a task: its PD_B* share and the amount (rounded down to the ledger's unit).</summary>
 public sealed record SellerPaid(Guid TaskId, string SellerId, double Share, decimal Amount);
 
+/// <summary>A seller's line of a task's settlement: its PD_B* share and the amount paid, as in the task's SellerPaid.</summary>
+public sealed record SellerShare(string SellerId, double Share, decimal Amount);
+
 /// <summary>
 /// A task is settled: Charge = PaidToSellers + Retained + Fee, exactly. Retained is PD_B*'s withheld part and rounding.
+/// <paramref name="Payouts"/> is the task's settlement statement: every seller's line, in seller order, the same as
+/// the task's SellerPaid events (PaidToSellers is their sum), so one message or event tells the whole split.
+/// Null only in events recorded before the field existed.
 /// </summary>
 public sealed record TaskSettled(
     Guid TaskId,
@@ -125,4 +131,5 @@ public sealed record TaskSettled(
     int ShapleyPermutations,
     DateTimeOffset SubmittedAt,
     DateTimeOffset SettledAt,
-    MechanismTerms? Terms = null);
+    MechanismTerms? Terms = null,
+    SellerShare[]? Payouts = null);

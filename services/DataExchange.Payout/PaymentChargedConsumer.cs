@@ -39,7 +39,8 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
             var events = new List<object>(split.Payouts.Count + 1);
             events.AddRange(split.Payouts.Select(x => new SellerPaid(p.TaskId, x.SellerId, x.Share, x.Amount)));
             var done = new TaskSettled(p.TaskId, p.MarketId, p.BuyerId, split.Charge, split.PaidToSellers, split.Retained, split.Fee,
-                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(settings.Parameters));
+                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(settings.Parameters),
+                split.Payouts.Select(x => new SellerShare(x.SellerId, x.Share, x.Amount)).ToArray());
             events.Add(done);
             settled.Add(done);
             var stream = session.Events.StartStream(p.TaskId.ToString(), events.ToArray());

@@ -41,16 +41,19 @@ public static class BenchmarkLog
                 var taskId = new Guid((uint)n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
                 var charge = Math.Round((decimal)random.NextDouble() * 0.05m, 8, MidpointRounding.ToZero);
                 var list = new List<object>(perTask);
+                var lines = new SellerShare[sellers];
                 decimal paid = 0;
-                foreach (var seller in sellerIds)
+                for (var i = 0; i < sellers; i++)
                 {
                     var share = random.NextDouble() / sellers;
                     var amount = Math.Round(charge * (decimal)share, 8, MidpointRounding.ToZero);
                     paid += amount;
-                    list.Add(new SellerPaid(taskId, seller, share, amount));
+                    lines[i] = new SellerShare(sellerIds[i], share, amount);
+                    list.Add(new SellerPaid(taskId, sellerIds[i], share, amount));
                 }
                 var at = start.AddMilliseconds(n * 10);
-                list.Add(new TaskSettled(taskId, "bench", $"buyer-{n % 120:000}", charge, paid, charge - paid, 0m, 200, at.AddSeconds(-1), at));
+                list.Add(new TaskSettled(taskId, "bench", $"buyer-{n % 120:000}", charge, paid, charge - paid, 0m, 200, at.AddSeconds(-1), at,
+                    Payouts: lines));
                 session.Events.StartStream(taskId.ToString(), list.ToArray());
             }
             await session.SaveChangesAsync(token);

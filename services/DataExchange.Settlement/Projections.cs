@@ -21,28 +21,33 @@ public sealed class SellerAccount
     public DateTimeOffset? LastPaidAt { get; set; }
 }
 
-/// <summary>SellerPaid events of every task stream, grouped by seller.</summary>
-public sealed partial class SellerAccountProjection : MultiStreamProjection<SellerAccount, string>
+/// <summary>
+/// Each TaskSettled's payout lines, grouped by seller. The statement in TaskSettled carries the same lines as the task's
+/// SellerPaid events, so the daemon reads one event per task instead of one per seller and task.
+/// </summary>
+public sealed class SellerAccountProjection : MultiStreamProjection<SellerAccount, string>
 {
     public SellerAccountProjection()
     {
-        Identity<SellerPaid>(e => e.SellerId);
+        Identities<TaskSettled>(e => e.Payouts is { } lines ? lines.Select(l => l.SellerId).ToArray() : []);
     }
 
-    public SellerAccount Create(IEvent<SellerPaid> e) => Apply(e, new SellerAccount { Id = e.Data.SellerId });
-
-    // The daemon applies each event once: it commits its progress with the documents.
-    public SellerAccount Apply(IEvent<SellerPaid> e, SellerAccount account)
+    // The daemon applies each event once: it commits its progress with the documents. A seller appears once per
+    // statement (one line per seller of the allocation).
+    public override SellerAccount? Evolve(SellerAccount? snapshot, string id, IEvent e)
     {
-        account.Balance += e.Data.Amount;
-        account.Payouts++;
-        account.LastPaidAt = e.Timestamp;
+        if (e.Data is not TaskSettled { Payouts: { } lines }) return snapshot;
+        var account = snapshot ?? new SellerAccount { Id = id };
+        foreach (var line in lines)
+        {
+            if (line.SellerId != id) continue;
+            account.Balance += line.Amount;
+            account.Payouts++;
+            account.LastPaidAt = e.Timestamp;
+        }
         return account;
     }
 }
-
-/// <summary>A seller's line of a settled task.</summary>
-public sealed record TaskPayout(string SellerId, double Share, decimal Amount);
 
 /// <summary>
 /// A task's settlement (payout schema; one per task stream): the charge and how it was split, with every payout.
@@ -59,16 +64,8 @@ public sealed class TaskSettlement
     public decimal Retained { get; set; }
     public decimal Fee { get; set; }
     public DateTimeOffset SubmittedAt { get; set; }
-    /// <summary>Null until the task's TaskSettled is applied (its payouts come first in the stream).</summary>
     public DateTimeOffset? SettledAt { get; set; }
-    public List<TaskPayout> Payouts { get; set; } = new();
-
-    public void Apply(SellerPaid e)
-    {
-        TaskId = e.TaskId;
-        if (Payouts.Exists(p => p.SellerId == e.SellerId)) return;
-        Payouts.Add(new TaskPayout(e.SellerId, e.Share, e.Amount));
-    }
+    public SellerShare[] Payouts { get; set; } = [];
 
     public void Apply(TaskSettled e)
     {
@@ -81,6 +78,7 @@ public sealed class TaskSettlement
         Fee = e.Fee;
         SubmittedAt = e.SubmittedAt;
         SettledAt = e.SettledAt;
+        Payouts = e.Payouts ?? [];
     }
 }
 

@@ -80,6 +80,7 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
             {
                 Assert.Contains($"SellerPaid[{s}].Share", fields);
                 Assert.Contains($"SellerPaid[{s}].Amount", fields);
+                Assert.Contains($"TaskSettled.Payouts[{s}].Amount", fields);
             }
         }
         var (code, stdout, stderr) = Dx("audit", "task", ids[0].ToString(), "--postgres", market.Postgres);
@@ -121,6 +122,9 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         // One seller's payout raised by one ledger unit.
         await Tampered(EventLog.Payout, ids[4], "seller_paid", $"data->>'SellerId' = '{seller}'",
             "jsonb_set(data, '{Amount}', to_jsonb((data->>'Amount')::numeric + 0.00000001))", $"SellerPaid[{seller}].Amount", ct);
+        // The same seller's line of the settlement statement (what its account is projected from) raised by one unit.
+        await Tampered(EventLog.Payout, ids[3], "task_settled", "true",
+            "jsonb_set(data, '{Payouts,1,Amount}', to_jsonb((data#>>'{Payouts,1,Amount}')::numeric + 0.00000001))", $"TaskSettled.Payouts[{seller}].Amount", ct);
         // The buyer's charge raised by one ledger unit (the recomputed split matches the settlement, so only the charge differs).
         await Tampered(EventLog.Allocation, ids[5], "payment_charged", "true",
             "jsonb_set(data, '{Charge}', to_jsonb((data->>'Charge')::numeric + 0.00000001))", "PaymentCharged.Charge", ct);

@@ -131,7 +131,7 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
             {
                 Assert.Equal(s.Charge, s.PaidToSellers + s.Retained + s.Fee);
                 Assert.Equal(s.PaidToSellers, s.Payouts.Sum(p => p.Amount));
-                Assert.Equal(Scenarios.Standard.Value.Sellers.Sellers, s.Payouts.Count);
+                Assert.Equal(Scenarios.Standard.Value.Sellers.Sellers, s.Payouts.Length);
                 var mine = paid.Where(p => p.Data.TaskId == s.TaskId).ToDictionary(p => p.Data.SellerId);
                 foreach (var line in s.Payouts)
                     Assert.Equal((mine[line.SellerId].Data.Amount, mine[line.SellerId].Data.Share), (line.Amount, line.Share));

@@ -192,6 +192,21 @@ public static class TaskAudit
         foreach (var extra in recordedBySeller.Keys.Except(s.Split.Payouts.Select(p => p.SellerId), StringComparer.Ordinal))
             c.Same($"SellerPaid[{extra}]", $"{recordedBySeller[extra].Count} payout(s)", "(no such seller in the task)");
 
+        // The settlement statement: the same lines, in seller order (what the seller accounts are projected from).
+        if (settled.Payouts is not { } statement)
+            notes.Add("TaskSettled carries no payout lines (an older event): its statement is not compared");
+        else
+        {
+            c.Same("TaskSettled.Payouts.Count", statement.Length, s.Split.Payouts.Count);
+            foreach (var (line, x) in statement.Zip(s.Split.Payouts))
+            {
+                var field = $"TaskSettled.Payouts[{x.SellerId}]";
+                c.Same($"{field}.SellerId", line.SellerId, x.SellerId);
+                c.Double($"{field}.Share", line.Share, x.Share);
+                c.Decimal($"{field}.Amount", line.Amount, x.Amount);
+            }
+        }
+
         c.Decimal("TaskSettled.Charge", settled.Charge, s.Split.Charge);
         c.Decimal("TaskSettled.PaidToSellers", settled.PaidToSellers, s.Split.PaidToSellers);
         c.Decimal("TaskSettled.Retained", settled.Retained, s.Split.Retained);
