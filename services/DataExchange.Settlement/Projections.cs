@@ -30,6 +30,8 @@ public sealed class SellerAccountProjection : MultiStreamProjection<SellerAccoun
     public SellerAccountProjection()
     {
         Identities<TaskSettled>(e => e.Payouts is { } lines ? lines.Select(l => l.SellerId).ToArray() : []);
+        // Evolve hides which events matter: without this the daemon would read every event of the log.
+        IncludeType<TaskSettled>();
     }
 
     // The daemon applies each event once: it commits its progress with the documents. A seller appears once per
