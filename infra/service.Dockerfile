@@ -12,7 +12,8 @@ ENV DX_SERVICE=${SERVICE}
 WORKDIR /app
 COPY --from=build /app .
 ENV ASPNETCORE_URLS=http://+:8080
-# Every method JIT-compiled for this machine once, not the framework's precompiled code (see infra/services.sh).
+# A long-running service: every method JIT-compiled for this machine once, not the framework's precompiled code
+# (slower start, less CPU per message; see infra/benchmark-burst.sh).
 ENV DOTNET_ReadyToRun=0
 EXPOSE 8080
 ENTRYPOINT ["sh", "-c", "exec dotnet DataExchange.${DX_SERVICE}.dll"]

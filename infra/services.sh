@@ -41,11 +41,8 @@ start() {
     IFS=: read -r name project port <<<"$s"
     if svc_alive "$name"; then dx_log "$name already running (pid $(svc_pid "$name"))"; continue; fi
     dx_port_open "$port" && dx_die "port $port (for $name) is taken by another process; stop it first"
-    # DOTNET_ReadyToRun=0: the framework's precompiled (ReadyToRun) code is ignored and every method is JIT-compiled,
-    # optimised for this machine, once at first call (tiering is off, services/Directory.Build.props). ReadyToRun code
-    # is never recompiled without tiering, and in a warm 1,000-task burst it cost the services about 8% more CPU
-    # (README, Benchmarks). Only an environment variable can set this; the Dockerfile sets it too.
-    DOTNET_ReadyToRun=0 ASPNETCORE_URLS="http://127.0.0.1:$port" DX_POSTGRES="$DX_POSTGRES" DX_RABBITMQ="$DX_RABBITMQ" DX_KEY_SECRET="$DX_KEY_SECRET" \
+    # The services inherit this environment: infra/benchmark-burst.sh sets DOTNET_ReadyToRun=0 here (see there).
+    ASPNETCORE_URLS="http://127.0.0.1:$port" DX_POSTGRES="$DX_POSTGRES" DX_RABBITMQ="$DX_RABBITMQ" DX_KEY_SECRET="$DX_KEY_SECRET" \
       nohup dotnet "$DX_REPO_ROOT/services/DataExchange.$project/bin/Release/net10.0/DataExchange.$project.dll" \
       >"$LOGS/$name.log" 2>&1 &
     echo $! >"$RUN/$name.pid"
