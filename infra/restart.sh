@@ -15,7 +15,7 @@ fi
 case "$what" in
   postgres)
     dx_pg_running || dx_die "PostgreSQL is not running (run infra/up.sh)"
-    dx_as_pg "$(dx_pg_bindir)/pg_ctl" -D "$DX_PG_DATA" -m fast -w -t "$DX_WAIT_TIMEOUT" restart >/dev/null
+    dx_as_pg "$(dx_pg_bindir)/pg_ctl" -D "$DX_PG_DATA" -l "$DX_PG_LOG" -m fast -w -t "$DX_WAIT_TIMEOUT" restart >/dev/null
     dx_log "restarted PostgreSQL on 127.0.0.1:$DX_PG_PORT"
     ;;
   rabbitmq)
