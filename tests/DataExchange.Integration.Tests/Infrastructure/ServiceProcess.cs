@@ -1,44 +1,41 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 
 namespace DataExchange.Integration.Tests.Infrastructure;
 
 /// <summary>
 /// One market service as a child process (<c>dotnet services/DataExchange.X/bin/Release/net10.0/DataExchange.X.dll</c>)
-/// on a loopback port the service binds itself (port 0), its stdout and stderr captured to a log file.
+/// on a free loopback port, its stdout and stderr captured to a log file.
 /// </summary>
-/// <remarks>
-/// The service picks its port and says which (Kestrel's "Now listening on:" line). A port found free here and handed to
-/// the service would race: two services started together were once given the same port, the second failed to bind, and
-/// its health check was answered by the first.
-/// </remarks>
 public sealed class ServiceProcess : IAsyncDisposable
 {
-    private const string ListeningLine = "Now listening on: ";
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly object _gate = new();
-    private readonly TaskCompletionSource<string> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _closed;
 
-    private ServiceProcess(string name, string logPath, Process process, StreamWriter log)
+    private ServiceProcess(string name, string url, string logPath, Process process, StreamWriter log)
     {
         Name = name;
+        Url = url;
         LogPath = logPath;
         _process = process;
         _log = log;
     }
 
-    /// <summary>Instance name (e.g. "pricing-2"), its base URL (once it listens: after WaitReadyAsync) and log file.</summary>
+    /// <summary>Instance name (e.g. "pricing-2"), its base URL and log file.</summary>
     public string Name { get; }
-    public string Url => _listening.Task.IsCompletedSuccessfully ? _listening.Task.Result : throw new InvalidOperationException($"{Name} has not said where it listens yet");
+    public string Url { get; }
     public string LogPath { get; }
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
 
     public static ServiceProcess Start(string name, string dll, IReadOnlyDictionary<string, string?> environment, string logDirectory)
     {
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
         Directory.CreateDirectory(logDirectory);
         var logPath = Path.Combine(logDirectory, $"{name}.log");
         var log = new StreamWriter(new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite), Encoding.UTF8) { AutoFlush = true };
@@ -55,24 +52,21 @@ public sealed class ServiceProcess : IAsyncDisposable
             if (value is null) psi.Environment.Remove(key);
             else psi.Environment[key] = value;
         }
-        psi.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        psi.Environment["ASPNETCORE_URLS"] = url;
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var service = new ServiceProcess(name, logPath, process, log);
+        var service = new ServiceProcess(name, url, logPath, process, log);
         process.OutputDataReceived += (_, e) => service.Write(e.Data);
         process.ErrorDataReceived += (_, e) => service.Write(e.Data is null ? null : "[stderr] " + e.Data);
-        process.Exited += (_, _) => service._listening.TrySetException(new InvalidOperationException($"{name} exited before it listened"));
         if (!process.Start()) throw new InvalidOperationException($"{name}: dotnet {dll} did not start");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        service.Write($"[it] started pid {process.Id} (it picks its own port)");
+        service.Write($"[it] started pid {process.Id} on {url}");
         return service;
     }
 
     private void Write(string? line)
     {
         if (line is null) return;
-        if (line.IndexOf(ListeningLine, StringComparison.Ordinal) is var at and >= 0)
-            _listening.TrySetResult(line[(at + ListeningLine.Length)..].Trim());
         lock (_gate)
             if (!_closed) _log.WriteLine(line);
     }
@@ -80,22 +74,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>Waits until /health/ready answers 200 (bus and store reachable); fails with the log's tail otherwise.</summary>
     public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken ct)
     {
+        using var http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(5) };
         var clock = Stopwatch.StartNew();
-        string url;
-        try
-        {
-            url = await _listening.Task.WaitAsync(timeout, ct);
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"{Name} did not say where it listens ('{ListeningLine}...') within {timeout.TotalSeconds:0} s.\n{Tail(80)}");
-        }
-        catch (InvalidOperationException)
-        {
-            await _process.WaitForExitAsync(ct);
-            throw new InvalidOperationException($"{Name} exited with code {_process.ExitCode} before it listened.\n{Tail(80)}");
-        }
-        using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(5) };
         while (true)
         {
             if (_process.HasExited)
@@ -158,4 +138,29 @@ public sealed class ServiceProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    /// <summary>
+    /// A port for a service: never one already handed to another service of this test run, and below the kernel's
+    /// ephemeral range (32768 and up), which outgoing connections draw from. Asking the kernel for port 0 and passing
+    /// the number on raced: it gave two services started together the same port, the second failed to bind, and its
+    /// health check was answered by the first.
+    /// </summary>
+    private static int FreePort()
+    {
+        lock (HandedOut)
+            for (var attempt = 1; ; attempt++)
+            {
+                var port = Random.Shared.Next(20_000, 32_000);
+                if (!HandedOut.Add(port)) continue;
+                try
+                {
+                    var listener = new TcpListener(IPAddress.Loopback, port);
+                    listener.Start();
+                    listener.Stop();
+                    return port;
+                }
+                catch (SocketException) when (attempt < 200) { } // in use by something else: try another
+            }
+    }
 }
