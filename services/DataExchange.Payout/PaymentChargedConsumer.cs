@@ -36,11 +36,12 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
             var outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
 
             var split = outcome.Split;
-            var events = new List<object>(split.Payouts.Count + 1);
-            events.AddRange(split.Payouts.Select(x => new SellerPaid(p.TaskId, x.SellerId, x.Share, x.Amount)));
+            // One statement line per seller; each line is also published on its own as that seller's SellerPaid.
+            var lines = split.Payouts.Select(x => new SellerShare(x.SellerId, x.Share, x.Amount)).ToArray();
+            var events = new List<object>(lines.Length + 1);
+            events.AddRange(lines.Select(l => new SellerPaid(p.TaskId, l.SellerId, l.Share, l.Amount)));
             var done = new TaskSettled(p.TaskId, p.MarketId, p.BuyerId, split.Charge, split.PaidToSellers, split.Retained, split.Fee,
-                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(settings.Parameters),
-                split.Payouts.Select(x => new SellerShare(x.SellerId, x.Share, x.Amount)).ToArray());
+                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(settings.Parameters), lines);
             events.Add(done);
             settled.Add(done);
             var stream = session.Events.StartStream(p.TaskId.ToString(), events.ToArray());

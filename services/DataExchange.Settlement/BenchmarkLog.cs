@@ -40,17 +40,14 @@ public static class BenchmarkLog
             {
                 var taskId = new Guid((uint)n, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
                 var charge = Math.Round((decimal)random.NextDouble() * 0.05m, 8, MidpointRounding.ToZero);
-                var list = new List<object>(perTask);
-                var lines = new SellerShare[sellers];
-                decimal paid = 0;
-                for (var i = 0; i < sellers; i++)
+                var lines = sellerIds.Select(seller =>
                 {
                     var share = random.NextDouble() / sellers;
-                    var amount = Math.Round(charge * (decimal)share, 8, MidpointRounding.ToZero);
-                    paid += amount;
-                    lines[i] = new SellerShare(sellerIds[i], share, amount);
-                    list.Add(new SellerPaid(taskId, sellerIds[i], share, amount));
-                }
+                    return new SellerShare(seller, share, Math.Round(charge * (decimal)share, 8, MidpointRounding.ToZero));
+                }).ToArray();
+                var paid = lines.Sum(l => l.Amount);
+                var list = new List<object>(perTask);
+                list.AddRange(lines.Select(l => new SellerPaid(taskId, l.SellerId, l.Share, l.Amount)));
                 var at = start.AddMilliseconds(n * 10);
                 list.Add(new TaskSettled(taskId, "bench", $"buyer-{n % 120:000}", charge, paid, charge - paid, 0m, 200, at.AddSeconds(-1), at,
                     Payouts: lines));
