@@ -80,27 +80,11 @@ public sealed class TaskGains
     }
 
     /// <summary>
-    /// RF*(p, b, Y) = b G(b) - integral_0^b G(z) dz (Myerson, Eq. 3), the integral by the trapezoid rule on
-    /// IntegralPoints equally spaced bids, clipped at 0. G(z) is the gain at price p for bid z on this task's one
-    /// noise matrix (common random numbers), fitted once per grid point on the buyer's Y (the seed's slip 1).
+    /// RF*(p, b, Y) (Myerson, Eq. 3) by <see cref="MyersonRevenue"/>: G(z) is the gain at price p for bid z on this task's
+    /// one noise matrix (common random numbers), fitted once per quadrature node on the buyer's Y.
     /// </summary>
-    public double Revenue(double price, double bid)
-    {
-        if (!(bid > 0)) return 0.0;
-        var n = _parameters.IntegralPoints;
-        var h = bid / (n - 1);
-        var integral = 0.0;
-        var gainAtBid = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            var z = i == n - 1 ? bid : i * h;
-            var g = Gain(price, z);
-            integral += (i == 0 || i == n - 1) ? 0.5 * g : g;
-            if (i == n - 1) gainAtBid = g;
-        }
-        integral *= h;
-        return Math.Max(0.0, bid * gainAtBid - integral);
-    }
+    public double Revenue(double price, double bid) =>
+        MyersonRevenue.Revenue(z => Gain(price, z), price, bid, _parameters.IntegralPoints);
 
     /// <summary>RF*(c, b, Y) for every grid price c: what each expert of PF* would have earned on this task.</summary>
     public double[] RevenueCurve(PriceGrid grid, double bid)

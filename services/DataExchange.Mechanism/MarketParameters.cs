@@ -36,7 +36,7 @@ public sealed record MarketParameters
 
     public GainKind Gain { get; init; } = GainKind.NormalisedRmse;
 
-    /// <summary>Points of the trapezoid rule for the integral in RF* (Eq. 3).</summary>
+    /// <summary>Gain evaluations per RF* (Eq. 3): Gauss-Legendre with this many nodes less one on [0, min(b, p)], plus G at min(b, p).</summary>
     public int IntegralPoints { get; init; } = 15;
 
     /// <summary>Lower end of the price grid (b_min).</summary>

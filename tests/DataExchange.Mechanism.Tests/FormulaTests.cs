@@ -155,45 +155,55 @@ public class FormulaTests
 
     // ---------- RF* ----------
 
-    /// <summary>Myerson's RF* by the trapezoid rule on n points, from a gain function: the formula of DESIGN.md.</summary>
-    internal static double Trapezoid(Func<double, double> gain, double bid, int n)
+    /// <summary>
+    /// Myerson's RF* straight from Eq. 3 with a fine composite Simpson rule over all of [0, b] (4,000 intervals): the
+    /// reference the library's 15-evaluation quadrature is measured against. Independent of MyersonRevenue.
+    /// </summary>
+    internal static double FineRevenue(Func<double, double> gain, double bid, int intervals = 4000)
     {
         if (!(bid > 0)) return 0;
-        var integral = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            var g = gain(bid * i / (n - 1));
-            integral += (i == 0 || i == n - 1) ? g / 2 : g;
-        }
-        integral *= bid / (n - 1);
+        var h = bid / intervals;
+        var integral = gain(0) + gain(bid);
+        for (var i = 1; i < intervals; i++) integral += (i % 2 == 1 ? 4 : 2) * gain(i * h);
+        integral *= h / 3;
         return Math.Max(0.0, bid * gain(bid) - integral);
     }
 
-    [Theory]
-    [InlineData(0.6, 1.2, 0.7)]
-    [InlineData(1.0, 1.2, 0.3)]
-    [InlineData(1.5, 1.2, 0.9)]
-    [InlineData(2.0, 0.5, 1.0)]
-    public void Myerson_formula_known_answer_for_a_linear_gain_curve(double bid, double price, double g)
+    /// <summary>The quadrature's documented error bound (README, RF*): |RF* - reference| on real task gain curves.</summary>
+    internal const double QuadratureTolerance = 1e-6;
+
+    [Fact]
+    public void Myerson_known_answer_through_the_librarys_own_revenue_for_bids_from_a_tenth_to_a_thousand_times_the_price()
     {
-        // h(z) = g min(z/p, 1): RF* = g b^2 / (2p) for b < p, g p / 2 for b >= p. Fine trapezoid is exact up to the kink.
-        double H(double z) => g * Math.Min(z / price, 1.0);
-        var expected = bid < price ? g * bid * bid / (2 * price) : g * price / 2;
-        Assert.Equal(expected, Trapezoid(H, bid, 4001), 6);
+        // h(z) = g min(z/p, 1): RF* = g b^2 / (2p) for b < p and g p / 2 for b >= p (DESIGN).
+        // Mutation: integrating over [0, b] (the old trapezoid) gives 0.0468 -> 0.591 as b goes 3 -> 300; this fails at b = 2p.
+        foreach (var (price, g) in new[] { (1.2, 0.7), (0.5, 1.0), (0.09, 0.3), (1.9, 0.05) })
+        {
+            double H(double z) => g * Math.Min(z / price, 1.0);
+            foreach (var factor in new[] { 0.1, 0.25, 0.5, 0.9, 0.999, 1.0, 1.001, 2.0, 10.0, 100.0, 1000.0 })
+            {
+                var bid = factor * price;
+                var expected = bid < price ? g * bid * bid / (2 * price) : g * price / 2;
+                var rf = MyersonRevenue.Revenue(H, price, bid, 15);
+                Assert.True(Math.Abs(rf - expected) <= 1e-14 * Math.Max(1, expected / 1e-3), $"p {price}, b {bid}: RF* {rf}, expected {expected}");
+            }
+        }
         // mu = 0.8, p = 1.2: U(b) = mu h(b) - RF*(b) is maximised at b = 0.8 where it is 0.2667 g.
-        double U(double b) => 0.8 * g * Math.Min(b / 1.2, 1.0) - (b < 1.2 ? g * b * b / 2.4 : g * 0.6);
-        Assert.Equal(0.26667 * g, U(0.8), 4);
-        foreach (var b in new[] { 0.1, 0.5, 0.7, 0.79, 0.81, 0.9, 1.2, 1.6, 2.0 }) Assert.True(U(b) < U(0.8));
+        const double gg = 0.9;
+        double U(double b) => 0.8 * gg * Math.Min(b / 1.2, 1.0) - MyersonRevenue.Revenue(z => gg * Math.Min(z / 1.2, 1.0), 1.2, b, 15);
+        Assert.Equal(0.26667 * gg, U(0.8), 4);
+        foreach (var b in new[] { 0.1, 0.5, 0.7, 0.79, 0.81, 0.9, 1.2, 1.6, 2.0, 20.0, 1200.0 }) Assert.True(U(b) < U(0.8), $"U({b}) = {U(b)}");
     }
 
     [Fact]
-    public void Revenue_is_the_trapezoid_of_the_tasks_own_gain_at_15_points_and_within_bounds()
+    public void Revenue_is_within_the_documented_quadrature_error_of_a_fine_reference_and_within_bounds()
     {
-        var scenario = SyntheticMarket.Generate(6, 150, 6, 77, 0.5, 2.0);
+        var scenario = SyntheticMarket.Generate(6, 150, 12, 77, 0.5, 2.0);
         var p = MarketParameters.Default;
         Assert.Equal(15, p.IntegralPoints);
         var grid = PriceGrid.Create(p);
         var checkedPositive = 0;
+        var worst = 0.0;
         for (var n = 0; n < scenario.Buyers.Count; n++)
         {
             var buyer = scenario.Buyers[n];
@@ -203,8 +213,9 @@ public class FormulaTests
                 foreach (var bid in new[] { 0.05, 0.4, buyer.Valuation, 1.3, 2.0 })
                 {
                     var rf = gains.Revenue(price, bid);
-                    var expected = Trapezoid(z => gains.Gain(price, z), bid, 15);
-                    Assert.Equal(expected, rf, 12);
+                    var expected = FineRevenue(z => gains.Gain(price, z), bid);
+                    worst = Math.Max(worst, Math.Abs(rf - expected));
+                    Assert.True(Math.Abs(rf - expected) <= QuadratureTolerance, $"p {price}, b {bid}: RF* {rf}, reference {expected}");
                     var gb = gains.Gain(price, bid);
                     Assert.True(rf >= 0 && rf <= bid * gb + 1e-12 && bid * gb <= p.MaxPrice + 1e-12,
                         $"0 <= RF* = {rf} <= b G(b) = {bid * gb} <= bMax fails at p={price}, b={bid}");
@@ -213,21 +224,31 @@ public class FormulaTests
             }
         }
         Assert.True(checkedPositive > 20, $"only {checkedPositive} cases had positive revenue");
+        Console.WriteLine($"largest |RF* - reference| = {worst:E2}");
     }
 
     [Fact]
-    public void Revenue_stops_depending_on_the_bid_once_the_bid_reaches_the_price()
+    public void Revenue_for_any_bid_at_or_above_the_price_is_the_charge_at_the_price_to_the_last_bit()
     {
-        // With a fine trapezoid, RF*(p, b) = p G(p) - integral_0^p G for every b >= p.
-        var scenario = SyntheticMarket.Generate(6, 150, 1, 31);
-        var p = MarketParameters.Default with { IntegralPoints = 1601 };
-        var gains = MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 8, p);
-        const double price = 1.5;
-        var atPrice = gains.Revenue(price, price);
-        Assert.True(atPrice > 0.01, $"RF*(p, p) = {atPrice}, G(0) = {gains.Gain(price, 0)}, G(p) = {gains.Gain(price, price)}");
-        foreach (var bid in new[] { 1.7, 2.0, 3.0 })
-            Assert.Equal(atPrice, gains.Revenue(price, bid), 3);
-        Assert.Equal(0.0, gains.Revenue(price, 0.0));
+        // Mutation: the old quadrature over [0, b] charged 0.0468, 0.0591 and 0.591 at b = 3, 30, 300; this fails at once.
+        var scenario = SyntheticMarket.Generate(6, 150, 3, 31);
+        var p = MarketParameters.Default;
+        var grid = PriceGrid.Create(p);
+        foreach (var (buyer, n) in scenario.Buyers.Select((b, n) => (b, n)))
+        {
+            var gains = MarketTask.Gains(scenario.Sellers, buyer.Target, (ulong)(8 + n), p);
+            foreach (var price in grid.Prices.Where(c => c > 0))
+            {
+                var atPrice = gains.Revenue(price, price);
+                foreach (var bid in new[] { price * 1.0000001, price + 0.3, 2.0, 3.0, 30.0, 300.0, 1e6 }.Where(b => b >= price))
+                    Assert.Equal(BitConverter.DoubleToInt64Bits(atPrice), BitConverter.DoubleToInt64Bits(gains.Revenue(price, bid)));
+                var curve = gains.RevenueCurve(grid, 1e6);
+                Assert.Equal(atPrice, curve[grid.IndexOf(price)]);
+            }
+            Assert.True(gains.Revenue(1.5, 1.5) > 0.001, $"RF*(1.5, 1.5) = {gains.Revenue(1.5, 1.5)}");
+            Assert.Equal(0.0, gains.Revenue(1.5, 0.0));
+            Assert.Equal(0.0, gains.Revenue(0.0, 1.0));
+        }
     }
 
     // ---------- PF* ----------
