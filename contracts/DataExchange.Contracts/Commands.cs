@@ -28,7 +28,11 @@ public sealed record AppendFeatureObservations(string SellerId, long FromStep, d
 /// <param name="Bid">Value of one unit of gain, in (0, <see cref="MarketLimits.MaxBid"/>].</param>
 /// <param name="Target">The series to predict: finite numbers, at least <see cref="MarketLimits.MinSeriesLength"/>.</param>
 /// <param name="FromStep">Step of the sellers' series that Target[0] lines up with (default 0).</param>
-/// <param name="Seed">Seed of the task's random choices (price draw, noise, permutations); derived from TaskId when absent.</param>
+/// <param name="Seed">
+/// Must be absent: a task's random choices (price draw, noise, permutations) come from a seed the market draws itself,
+/// so no buyer can search for a cheap price. A task that sets it is refused (field "seed"). Kept so that a program
+/// written against an earlier version hears why, rather than having its seed silently ignored.
+/// </param>
 /// <param name="MarketId">Which market (pricing stream) the task trades in; "default" when absent.</param>
 public sealed record SubmitPredictionTask(
     Guid TaskId,
@@ -38,6 +42,16 @@ public sealed record SubmitPredictionTask(
     long FromStep = 0,
     ulong? Seed = null,
     string? MarketId = null);
+
+/// <summary>
+/// The operator opens a market with the mechanism's terms its tasks will trade and settle under (by HTTP on the pricing
+/// service, <c>POST /markets</c>, with the operator's key; <c>dx markets open</c>). A market a task names before it was
+/// opened opens with the pricing service's configured terms. Terms never change once a market is open.
+/// </summary>
+/// <param name="MarketId">The market's id (same rules as a seller id).</param>
+/// <param name="Terms">The mechanism's terms; every service uses them for this market's tasks.</param>
+/// <param name="Grid">The price grid (PF*'s experts); the pricing service's configured grid when absent.</param>
+public sealed record OpenMarket(string MarketId, MechanismTerms Terms, PriceGridTerms? Grid = null);
 
 /// <summary>Limits every participant can rely on; inputs outside them are refused with a reason.</summary>
 public static class MarketLimits
@@ -57,4 +71,14 @@ public static class MarketLimits
     public const string InternalExchangePrefix = "dataexchange.internal.";
     /// <summary>The market a task trades in when it names none.</summary>
     public const string DefaultMarket = "default";
+
+    /// <summary>Why an id (seller, buyer or market) is refused, or null when it is valid: 1 to 64 letters, digits, '.', '_' or '-'.</summary>
+    public static string? IdProblem(string? id)
+    {
+        if (string.IsNullOrWhiteSpace(id)) return "is missing or empty";
+        if (id.Length > MaxIdLength) return $"is {id.Length} characters long, at most {MaxIdLength} are allowed";
+        foreach (var c in id)
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')) return "may contain only letters, digits, '.', '_' and '-'";
+        return null;
+    }
 }

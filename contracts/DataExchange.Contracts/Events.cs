@@ -11,10 +11,12 @@ public sealed record SellerRegistered(string SellerId, string? Name, DateTimeOff
 public sealed record FeatureObservationsAppended(string SellerId, long FromStep, double[] Values);
 
 /// <summary>
-/// A buyer's task was accepted. Records everything the task's outcome depends on: the bid, the target, the
-/// window of the sellers' series, which sellers' data it will use (those covering the window when it was
-/// accepted, in id order) and the seed of its random choices.
+/// A buyer's task was accepted. Records what the buyer decided: the bid, the target, the window of the sellers'
+/// series, and which sellers' data it will use (those covering the window when it was accepted, in id order). The
+/// task's randomness is drawn later by the market (TaskPriced.Seed).
 /// </summary>
+/// <remarks>Market-internal: it carries the buyer's target and bid.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "task-submitted")]
 public sealed record TaskSubmitted(
     Guid TaskId,
     string MarketId,
@@ -23,7 +25,6 @@ public sealed record TaskSubmitted(
     double[] Target,
     long FromStep,
     string[] SellerIds,
-    ulong Seed,
     DateTimeOffset SubmittedAt);
 
 /// <summary>A buyer's task was refused: <paramref name="Field"/> names what was wrong and <paramref name="Reason"/> why.</summary>
@@ -35,13 +36,20 @@ public sealed record SellerCommandRejected(string? SellerId, string Command, str
 /// <summary>The price grid of a market (PF*'s experts): eps-net on [MinPrice, MaxPrice] for ExpectedTasks tasks.</summary>
 public sealed record PriceGridTerms(double MinPrice, double MaxPrice, double Lipschitz, int ExpectedTasks);
 
-/// <summary>A market's pricer was opened with these terms and uniform weights.</summary>
-public sealed record MarketOpened(string MarketId, PriceGridTerms Grid, double[] Prices, DateTimeOffset OpenedAt);
+/// <summary>
+/// A market was opened with uniform weights over its price grid and the mechanism's terms every service uses for its
+/// tasks (<paramref name="Terms"/> is null only in markets opened before terms were recorded).
+/// </summary>
+public sealed record MarketOpened(string MarketId, PriceGridTerms Grid, double[] Prices, DateTimeOffset OpenedAt, MechanismTerms? Terms = null);
 
 /// <summary>
 /// The market quoted a price for a task (drawn from the MWU weights before the bid was seen, Alg. 1).
-/// Carries the task so the allocation needs nothing else.
+/// Carries the task so the allocation needs nothing else: the market's terms, and <paramref name="Seed"/>, the task's
+/// randomness, drawn by the market from a cryptographic generator when it quoted (price draw, noise and permutations
+/// all derive from it), recorded here so the task can be recomputed.
 /// </summary>
+/// <remarks>Market-internal: it carries the seed, the buyer's target and bid.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "task-priced")]
 public sealed record TaskPriced(
     Guid TaskId,
     string MarketId,
@@ -55,7 +63,8 @@ public sealed record TaskPriced(
     double Price,
     int PriceIndex,
     PriceGridTerms Grid,
-    long MarketVersion);
+    long MarketVersion,
+    MechanismTerms? Terms = null);
 
 /// <summary>
 /// The mechanism's settings a service used for a task, recorded so the task can be recomputed exactly (dx audit).
@@ -77,6 +86,8 @@ public sealed record MechanismTerms(
     decimal MarketFeeRate);
 
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
+/// <remarks>Market-internal: it carries the task's noise seed.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "features-allocated")]
 public sealed record FeaturesAllocated(Guid TaskId, string[] SellerIds, long FromStep, int Steps, double NoiseScale, ulong NoiseSeed,
     MechanismTerms? Terms = null);
 
@@ -85,7 +96,10 @@ public sealed record PredictionDelivered(Guid TaskId, string BuyerId, double Gai
 
 /// <summary>
 /// The buyer was charged RF*(p, b, Y) (Myerson, Eq. 3). RevenueCurve[c] = RF*(grid price c, b, Y), what PF* learns from.
+/// Carries the market's terms and the task's seed to the payout service.
 /// </summary>
+/// <remarks>Market-internal: it carries the seed, the buyer's target and bid.</remarks>
+[EntityName(MarketLimits.InternalExchangePrefix + "payment-charged")]
 public sealed record PaymentCharged(
     Guid TaskId,
     string MarketId,
@@ -99,7 +113,8 @@ public sealed record PaymentCharged(
     long FromStep,
     string[] SellerIds,
     ulong Seed,
-    DateTimeOffset SubmittedAt);
+    DateTimeOffset SubmittedAt,
+    MechanismTerms? Terms = null);
 
 /// <summary>
 /// PF* applied a task's revenue curve: the market's weights after the update, the resulting mean price, and the

@@ -32,7 +32,7 @@ public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings 
             var t = message.Message;
             using var span = TraceContext.StartFor(message, "allocate task");
             var features = await sellers.LoadAsync(session, t.SellerIds, t.FromStep, t.Target.Length, ct);
-            var parameters = Terms.Apply(settings.Parameters, t.Grid);
+            var parameters = Terms.Apply(Terms.OfMarket(t.Terms, settings), t.Grid);
             var seeds = TaskSeeds.FromTaskSeed(t.Seed);
             var outcome = MarketTask.Allocate(features, t.Target, t.Bid, new PriceQuote(t.PriceIndex, t.Price), seeds.Noise, PriceGrid.Create(parameters), parameters);
 
@@ -40,7 +40,7 @@ public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings 
                 new FeaturesAllocated(t.TaskId, t.SellerIds, t.FromStep, t.Target.Length, outcome.NoiseScale, seeds.Noise, Terms.Record(parameters)),
                 new PredictionDelivered(t.TaskId, t.BuyerId, outcome.Gain, t.FromStep + outcome.PredictionStart, outcome.Predictions),
                 new PaymentCharged(t.TaskId, t.MarketId, t.BuyerId, outcome.Charge, t.Price, t.Bid, outcome.Gain, outcome.RevenueCurve,
-                    t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt));
+                    t.Target, t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt, Terms.Record(parameters)));
             TraceContext.Stamp(stream.Events, TraceContext.Current(message));
             session.Insert(new AllocatedTask { Id = t.TaskId.ToString() });
         }

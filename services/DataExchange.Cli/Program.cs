@@ -23,7 +23,7 @@ namespace DataExchange.Cli
                 --lambda L              PD_B* similarity penalty (default ln 2)
                 --renormalise           renormalise PD_B* shares to sum to 1 (balanced, but not replication-robust)
                 --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
-                --integral-points P     trapezoid points of RF*'s integral (default 15)
+                --integral-points P     gain evaluations per RF* (Gauss-Legendre on [0, min(b, p)], default 15)
                 --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
                 --top K                 sellers listed in the summary (default 5)
                 --json                  one JSON line per task, then a summary line
@@ -32,8 +32,14 @@ namespace DataExchange.Cli
               dx market run [options]   the main job against the running services (infra/services.sh start):
                                         registers the sellers over HTTP, publishes the buyer tasks onto the bus,
                                         receives the payouts as a bus subscriber, prints the summary
-                --sellers, --steps, --buyers, --mu-min, --mu-max, --market FILE, --seed   as for simulate
+                --sellers, --steps, --buyers, --mu-min, --mu-max, --market FILE, --seed   as for simulate (--seed makes
+                                        the data; each task's price, noise and permutations are the market's own draw)
                 --market-id ID          the market (pricing stream) to trade in (default "default")
+                --perms, --shapley-eps, --shapley-delta, --exact-shapley, --lambda, --ridge, --integral-points,
+                --expected-tasks N, --fee F
+                                        open the market with these terms first (a fresh market unless --market-id names
+                                        one; a market's terms never change); every service settles its tasks under them
+                --pricing URL           pricing's HTTP address, to open a market (default http://127.0.0.1:5081 or DX_PRICING_URL)
                 --sequential            one task at a time (each price update lands before the next quote)
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
                 --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using DataExchange.Contracts;
 
 namespace DataExchange.Ingestion;
@@ -7,18 +6,9 @@ namespace DataExchange.Ingestion;
 public sealed record InputProblem(string Field, string Reason);
 
 /// <summary>Checks shared by the bus and HTTP; each returns the first problem, or null.</summary>
-public static partial class Validation
+public static class Validation
 {
-    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
-    private static partial Regex IdPattern();
-
-    public static InputProblem? Id(string field, string? id)
-    {
-        if (string.IsNullOrWhiteSpace(id)) return new(field, "is missing or empty");
-        if (id.Length > MarketLimits.MaxIdLength) return new(field, $"is {id.Length} characters long, at most {MarketLimits.MaxIdLength} are allowed");
-        if (!IdPattern().IsMatch(id)) return new(field, "may contain only letters, digits, '.', '_' and '-'");
-        return null;
-    }
+    public static InputProblem? Id(string field, string? id) => MarketLimits.IdProblem(id) is { } reason ? new(field, reason) : null;
 
     public static InputProblem? Series(string field, double[]? values, int minLength)
     {
@@ -34,6 +24,7 @@ public static partial class Validation
     public static InputProblem? Task(SubmitPredictionTask t)
     {
         if (t.TaskId == Guid.Empty) return new("taskId", "is missing or the empty id");
+        if (t.Seed is not null) return new("seed", "must be absent: the market draws each task's randomness itself");
         if (Id("buyerId", t.BuyerId) is { } p) return p;
         if (t.MarketId is not null && Id("marketId", t.MarketId) is { } mp) return mp;
         if (double.IsNaN(t.Bid) || double.IsInfinity(t.Bid)) return new("bid", $"is {t.Bid}, not a finite number");

@@ -123,10 +123,12 @@ public sealed class InProcessMarket
     public PricerState State { get; private set; }
     public long TasksRun { get; private set; }
 
-    /// <summary>quote -> AF* -> RF* -> PF* update -> PD_A* -> PD_B* -> payout, for the next task.</summary>
-    public TaskOutcome Run(string buyerId, double[] target, double bid)
+    /// <summary>quote -> AF* -> RF* -> PF* update -> PD_A* -> PD_B* -> payout, for the next task, seeded from the market seed.</summary>
+    public TaskOutcome Run(string buyerId, double[] target, double bid) => Run(buyerId, target, bid, TaskSeeds.ForTask(Seed, TasksRun));
+
+    /// <summary>The next task with the seeds a market recorded for it (replaying the services' log in process).</summary>
+    public TaskOutcome Run(string buyerId, double[] target, double bid, TaskSeeds seeds)
     {
-        var seeds = TaskSeeds.ForTask(Seed, TasksRun);
         var quote = MultiplicativeWeightsPricer.Quote(State, Grid, seeds.Price);
         var outcome = MarketTask.Run(buyerId, Sellers, target, bid, quote, seeds, Grid, Parameters);
         State = MultiplicativeWeightsPricer.Update(State, Grid, outcome.Allocation.RevenueCurve);

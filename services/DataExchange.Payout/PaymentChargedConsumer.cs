@@ -33,7 +33,8 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
             var p = message.Message;
             using var span = TraceContext.StartFor(message, "settle task");
             var features = await sellers.LoadAsync(session, p.SellerIds, p.FromStep, p.Target.Length, ct);
-            var outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), settings.Parameters);
+            var parameters = Terms.OfMarket(p.Terms, settings);
+            var outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), parameters);
 
             var split = outcome.Split;
             // One statement line per seller; each line is also published on its own as that seller's SellerPaid.
@@ -41,7 +42,7 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
             var events = new List<object>(lines.Length + 1);
             events.AddRange(lines.Select(l => new SellerPaid(p.TaskId, l.SellerId, l.Share, l.Amount)));
             var done = new TaskSettled(p.TaskId, p.MarketId, p.BuyerId, split.Charge, split.PaidToSellers, split.Retained, split.Fee,
-                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(settings.Parameters), lines);
+                outcome.Shapley.Permutations, p.SubmittedAt, DateTimeOffset.UtcNow, Terms.Record(parameters), lines);
             events.Add(done);
             settled.Add(done);
             var stream = session.Events.StartStream(p.TaskId.ToString(), events.ToArray());

@@ -25,16 +25,32 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
         if (fresh.Count == 0) return;
         foreach (var market in tasks.Where(t => fresh.Contains(t.Message.TaskId)).DistinctBy(t => t.Message.TaskId).GroupBy(t => t.Message.MarketId))
         {
-            var pricing = await session.LoadAsync<MarketPricing>(market.Key, ct) ?? await OpenAsync(market.Key, ct);
+            var pricing = await session.LoadAsync<MarketPricing>(market.Key, ct) ?? await OpenAsync(new OpenMarket(market.Key, TermsOf(settings), null), ct);
             var grid = Grid(pricing.Grid);
             var state = pricing.State();
+            // Markets opened before terms were recorded trade under this service's configuration, as they always did.
+            var terms = pricing.Terms ?? TermsOf(settings);
             foreach (var message in market)
             {
                 var t = message.Message;
                 using var span = TraceContext.StartFor(message, "quote task");
-                var quote = MultiplicativeWeightsPricer.Quote(state, grid, TaskSeeds.FromTaskSeed(t.Seed).Price);
-                var stream = session.Events.StartStream(t.TaskId.ToString(), new TaskPriced(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.Target,
-                    t.FromStep, t.SellerIds, t.Seed, t.SubmittedAt, quote.Price, quote.Index, pricing.Grid, pricing.Updates));
+                object decided;
+                if (terms.ExactShapley && t.SellerIds.Length > Shapley.MaxExactSellers)
+                {
+                    decided = new TaskRejected(t.TaskId, t.BuyerId, "marketId",
+                        $"market '{t.MarketId}' settles by exact Shapley, which takes at most {Shapley.MaxExactSellers} sellers; this task would use {t.SellerIds.Length}",
+                        DateTimeOffset.UtcNow);
+                }
+                else
+                {
+                    // The market's own draw, never the buyer's: a seed a buyer could choose or predict would let it search
+                    // offline for the cheapest price (the weights are public).
+                    var seed = TaskRandomness.Draw();
+                    var quote = MultiplicativeWeightsPricer.Quote(state, grid, TaskSeeds.FromTaskSeed(seed).Price);
+                    decided = new TaskPriced(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.Target, t.FromStep, t.SellerIds, seed, t.SubmittedAt,
+                        quote.Price, quote.Index, pricing.Grid, pricing.Updates, terms);
+                }
+                var stream = session.Events.StartStream(t.TaskId.ToString(), decided);
                 TraceContext.Stamp(stream.Events, TraceContext.Current(message));
                 session.Insert(new PricedTask { Id = t.TaskId.ToString() });
             }
@@ -42,20 +58,39 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
         await session.SaveChangesAsync(ct);
     }
 
-    /// <summary>Opens a market's stream with its grid and uniform weights (the first task of a market does this once).</summary>
-    private async Task<MarketPricing> OpenAsync(string marketId, CancellationToken ct)
+    /// <summary>How opening a market went.</summary>
+    public enum OpenOutcome { Opened, AlreadyOpen, Conflict }
+
+    /// <summary>
+    /// Opens a market with its terms and uniform weights; opening again with the same terms changes nothing, with other
+    /// terms is refused (a market's terms never change once tasks may have traded under them).
+    /// </summary>
+    public async Task<(OpenOutcome Outcome, MarketPricing Market)> Open(OpenMarket command, CancellationToken ct)
     {
+        var outcome = OpenOutcome.Opened;
         await retry.ExecuteAsync(async token =>
         {
             await using var writer = store.LightweightSession();
-            var stream = await writer.Events.FetchForWriting<MarketPricing>(marketId, token);
-            if (stream.Aggregate is not null) return;
-            var terms = settings.GridTerms;
-            stream.AppendOne(new MarketOpened(marketId, terms, Grid(terms).Prices.ToArray(), DateTimeOffset.UtcNow));
+            var stream = await writer.Events.FetchForWriting<MarketPricing>(command.MarketId, token);
+            if (stream.Aggregate is { } existing)
+            {
+                outcome = Equals(existing.Terms, command.Terms) && existing.Grid == (command.Grid ?? existing.Grid) ? OpenOutcome.AlreadyOpen : OpenOutcome.Conflict;
+                return;
+            }
+            var grid = command.Grid ?? settings.GridTerms;
+            stream.AppendOne(new MarketOpened(command.MarketId, grid, Grid(grid).Prices.ToArray(), DateTimeOffset.UtcNow, command.Terms));
             await writer.SaveChangesAsync(token);
+            outcome = OpenOutcome.Opened;
         }, ct);
-        return await session.LoadAsync<MarketPricing>(marketId, ct) ?? throw new InvalidOperationException($"market '{marketId}' did not open");
+        session.EjectAllPendingChanges();
+        var market = await session.LoadAsync<MarketPricing>(command.MarketId, ct) ?? throw new InvalidOperationException($"market '{command.MarketId}' did not open");
+        return (outcome, market);
     }
+
+    private async Task<MarketPricing> OpenAsync(OpenMarket command, CancellationToken ct) => (await Open(command, ct)).Market;
+
+    /// <summary>The terms this service would open a market with (its Market:* configuration).</summary>
+    public static MechanismTerms TermsOf(MarketSettings settings) => Terms.Record(settings.Parameters);
 
     public async Task Update(IReadOnlyList<ConsumeContext<PaymentCharged>> payments, CancellationToken ct)
     {

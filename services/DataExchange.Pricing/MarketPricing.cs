@@ -13,12 +13,15 @@ public sealed partial class MarketPricing
     public double[] Prices { get; set; } = [];
     public double[] Weights { get; set; } = [];
     public long Updates { get; set; }
+    /// <summary>The mechanism's terms the market opened with (null only for markets opened before terms were recorded).</summary>
+    public MechanismTerms? Terms { get; set; }
 
     public static MarketPricing Create(MarketOpened e) => new()
     {
         Id = e.MarketId,
         Grid = e.Grid,
         Prices = e.Prices,
+        Terms = e.Terms,
         Weights = Enumerable.Repeat(1.0, e.Prices.Length).ToArray(),
     };
 

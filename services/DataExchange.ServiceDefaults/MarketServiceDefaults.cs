@@ -169,6 +169,9 @@ public sealed record MarketSettings(string Service, string Postgres, string Rabb
             RidgeAlpha = market.GetValue("RidgeAlpha", defaults.RidgeAlpha),
             IntegralPoints = market.GetValue("IntegralPoints", defaults.IntegralPoints),
             MarketFeeRate = market.GetValue("FeeRate", defaults.MarketFeeRate),
+            ExactShapley = market.GetValue("ExactShapley", defaults.ExactShapley),
+            ShapleyTarget = market.GetValue<double?>("ShapleyEpsilon") is { } eps
+                ? new ShapleyAccuracy(eps, market.GetValue("ShapleyDelta", 0.1)) : null,
         }.Validate();
         return new MarketSettings(service, postgres, rabbit, configuration.GetValue<ushort>("Bus:Prefetch", 64), parameters);
     }

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Configuration;
 
 namespace DataExchange.ServiceDefaults;
 
-/// <summary>Who a participant is: a buyer or a seller and its id.</summary>
-public enum ParticipantRole { Buyer, Seller }
+/// <summary>Who a participant is: a buyer or a seller and its id; or the market's operator (opens markets).</summary>
+public enum ParticipantRole { Buyer, Seller, Operator }
 
 public sealed record Participant(ParticipantRole Role, string Id);
 
@@ -47,7 +47,10 @@ public sealed class ParticipantKeys
         var expected = Encoding.ASCII.GetBytes(Mac(subject));
         var given = Encoding.ASCII.GetBytes(key[(last + 1)..]);
         if (!CryptographicOperations.FixedTimeEquals(expected, given)) return null;
-        var role = key[..first] switch { "buyer" => ParticipantRole.Buyer, "seller" => ParticipantRole.Seller, _ => (ParticipantRole?)null };
+        var role = key[..first] switch
+        {
+            "buyer" => ParticipantRole.Buyer, "seller" => ParticipantRole.Seller, "operator" => ParticipantRole.Operator, _ => (ParticipantRole?)null,
+        };
         return role is null ? null : new Participant(role.Value, key[(first + 1)..last]);
     }
 
@@ -76,7 +79,10 @@ public sealed class ParticipantKeys
         return (who, null);
     }
 
-    private static string Role(ParticipantRole r) => r == ParticipantRole.Buyer ? "buyer" : "seller";
+    private static string Role(ParticipantRole r) => r switch
+    {
+        ParticipantRole.Buyer => "buyer", ParticipantRole.Seller => "seller", _ => "operator",
+    };
 
     private string Mac(string subject) =>
         Convert.ToBase64String(HMACSHA256.HashData(_secret!, Encoding.UTF8.GetBytes(subject))).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -16,7 +16,8 @@ public static class Terms
         NoiseSigma = t.NoiseSigma,
         TrainFraction = t.TrainFraction,
         RidgeAlpha = t.RidgeAlpha,
-        Gain = Enum.Parse<GainKind>(t.Gain),
+        Gain = Enum.TryParse<GainKind>(t.Gain, ignoreCase: false, out var gain) && Enum.IsDefined(gain) ? gain
+            : throw new ArgumentOutOfRangeException(nameof(MarketParameters.Gain), t.Gain, $"must be one of {string.Join(", ", Enum.GetNames<GainKind>())}"),
         IntegralPoints = t.IntegralPoints,
         RobustnessLambda = t.RobustnessLambda,
         RenormaliseRobustShares = t.RenormaliseRobustShares,
@@ -26,6 +27,13 @@ public static class Terms
         LedgerDecimals = t.LedgerDecimals,
         MarketFeeRate = t.MarketFeeRate,
     };
+
+    /// <summary>
+    /// The parameters of a task of a market whose recorded terms travel with it. A task priced before markets recorded
+    /// terms carries none and keeps being settled under this service's configuration, as it was charged.
+    /// </summary>
+    public static MarketParameters OfMarket(MechanismTerms? terms, MarketSettings settings) =>
+        terms is null ? settings.Parameters : Apply(MarketParameters.Default, terms).Validate();
 
     public static MarketParameters Apply(MarketParameters p, PriceGridTerms g) => p with
     {

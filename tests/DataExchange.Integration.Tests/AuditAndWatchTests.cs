@@ -35,7 +35,7 @@ public sealed class AuditFixture : MarketFixture
             for (var n = 0; n < ids.Length; n++)
             {
                 var b = Scenario.Buyers[n];
-                await Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(Seed, n), MarketId), ct);
+                await Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, MarketId), ct);
             }
             await Client.WaitAllAsync(ids, TimeSpan.FromMinutes(2), null, ct);
             Assert.All(ids, id => Assert.Null(Client.Report(id).Rejected));
@@ -181,7 +181,7 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         for (var n = 0; n < tasks; n++)
         {
             var b = AuditFixture.Scenario.Buyers[6 + n];
-            await market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(AuditFixture.Seed, 6 + n),
+            await market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null,
                 market.MarketId), ct);
         }
         await market.Client.WaitAllAsync(ids, TimeSpan.FromMinutes(2), null, ct);

@@ -30,13 +30,13 @@ public sealed class BadInputTests(MarketFixture market)
         var b = scenario.Buyers[30];
 
         // An empty series, on the bus: TaskRejected naming the target.
-        var empty = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, [], 0, 1, marketId);
+        var empty = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, [], 0, null, marketId);
         await market.Client.SubmitAsync(empty, ct);
         // A message of a type ingestion does not consume, sent to its queue: parked in <queue>_skipped, nothing else happens.
         var endpoint = await market.Client.Bus.GetSendEndpoint(new Uri("queue:ingestion-submit-prediction-task"));
         await endpoint.Send(new SellerPaid(Guid.NewGuid(), "nobody", 0.5, 1m), ct);
         // A valid task alongside.
-        var valid = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, b.Target, 0, 2, marketId);
+        var valid = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, b.Target, 0, null, marketId);
         await market.Client.SubmitAsync(valid, ct);
 
         var rejected = await market.Client.WaitAsync(empty.TaskId, r => r.Rejected is not null, TimeSpan.FromSeconds(60), ct);

@@ -49,18 +49,11 @@ public sealed class EquivalenceTests(EquivalenceFixture market, ITestOutputHelpe
         Assert.Equal(Enumerable.Range(0, 8).Select(m => $"eq-seller-{m:D2}"), scenario.Sellers.SellerIds);
         Assert.Equal(scenario.Sellers.SellerIds.Order(StringComparer.Ordinal), scenario.Sellers.SellerIds);
 
-        // In process, with the services' parameters (N = Market__ExpectedTasks, K = 200).
-        var reference = new InProcessMarket(scenario.Sellers,
-            new MarketParameters { ShapleyPermutations = 200, ExpectedTasks = MarketFixture.ExpectedTasks }, Seed);
-        var expected = new List<(TaskOutcome Outcome, double[] Weights)>();
-        foreach (var buyer in scenario.Buyers)
-            expected.Add((reference.Run(buyer.Id, buyer.Target, buyer.Valuation), reference.State.Weights.ToArray()));
-
         // Through the services, one at a time (as dx market run --sequential).
         var marketId = Scenarios.NewMarketId("eq");
         var lines = new StringWriter();
         var summary = await MarketRunCommand.RunAsync(scenario,
-            new MarketRunCommand.RunOptions(Seed, marketId, true, TimeSpan.FromSeconds(120), market.IngestionUrl, market.RabbitMq, Keys: market.Keys), null, lines, ct);
+            new MarketRunCommand.RunOptions(marketId, true, TimeSpan.FromSeconds(120), market.IngestionUrl, market.RabbitMq, Keys: market.Keys), null, lines, ct);
         output.WriteLine($"{summary.Tasks} tasks one at a time in {summary.Elapsed.TotalSeconds:0.0} s");
         Assert.Equal(scenario.Buyers.Count, summary.Settled);
         Assert.Equal(0, summary.Rejected);
@@ -78,6 +71,21 @@ public sealed class EquivalenceTests(EquivalenceFixture market, ITestOutputHelpe
         var updates = await market.Events.QueryAsync<MarketPriceUpdated>(EventLog.Pricing, "market_price_updated", [marketId], ct);
         Assert.Equal(scenario.Buyers.Count, updates.Count);
 
+        // In process, with the services' parameters (N = Market__ExpectedTasks, K = 200) and the seeds the market drew and
+        // recorded for each task (TaskPriced): the services' log replayed through the library.
+        var reference = new InProcessMarket(scenario.Sellers,
+            new MarketParameters { ShapleyPermutations = 200, ExpectedTasks = MarketFixture.ExpectedTasks }, Seed);
+        var expected = new List<(TaskOutcome Outcome, double[] Weights)>();
+        for (var n = 0; n < scenario.Buyers.Count; n++)
+        {
+            var buyer = scenario.Buyers[n];
+            expected.Add((reference.Run(buyer.Id, buyer.Target, buyer.Valuation, TaskSeeds.FromTaskSeed(priced[taskIds[n]].Seed)),
+                reference.State.Weights.ToArray()));
+        }
+        // The market drew each task's seed itself: all different, and none the seed a buyer-side derivation would give.
+        Assert.Equal(taskIds.Length, taskIds.Select(id => priced[id].Seed).Distinct().Count());
+        Assert.DoesNotContain(taskIds.Select((id, n) => (id, n)), x => priced[x.id].Seed == TaskSeeds.TaskSeed(Seed, x.n) || priced[x.id].Seed == TaskSeeds.TaskSeed(x.id));
+
         var mismatches = new List<string>();
         void Same(int n, string what, double service, double inProcess)
         {
@@ -94,7 +102,6 @@ public sealed class EquivalenceTests(EquivalenceFixture market, ITestOutputHelpe
             var (outcome, weights) = expected[n];
             var id = taskIds[n];
             var report = reports[n];
-            Assert.Equal(TaskSeeds.TaskSeed(Seed, n), submitted[id].Seed);
             Assert.Equal(scenario.Sellers.SellerIds, submitted[id].SellerIds);
 
             // What the participant heard on the bus (dx market run --json lines).

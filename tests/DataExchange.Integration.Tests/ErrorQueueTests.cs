@@ -48,7 +48,7 @@ public sealed class ErrorQueueTests(MarketFixture market)
         // Fix the cause: the market opens with its first task.
         var b = scenario.Buyers[0];
         var first = Guid.NewGuid();
-        await market.Client.SubmitAsync(new SubmitPredictionTask(first, b.Id, b.Valuation, b.Target, 0, 7, marketId), ct);
+        await market.Client.SubmitAsync(new SubmitPredictionTask(first, b.Id, b.Valuation, b.Target, 0, null, marketId), ct);
         await market.Client.WaitAsync(first, r => r.Settled is not null && r.PriceUpdate is not null, TimeSpan.FromSeconds(90), ct);
 
         var replay = Dx("errors", "replay", "--queue", $"{queue}_error");

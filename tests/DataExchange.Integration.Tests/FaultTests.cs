@@ -68,7 +68,7 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
         {
             if (rng.NextDouble() > 0.3) continue;
             var t = e.Data<TaskSubmitted>();
-            await market.Client.SubmitAsync(new SubmitPredictionTask(t.TaskId, t.BuyerId, t.Bid, t.Target, t.FromStep, t.Seed, t.MarketId), ct);
+            await market.Client.SubmitAsync(new SubmitPredictionTask(t.TaskId, t.BuyerId, t.Bid, t.Target, t.FromStep, null, t.MarketId), ct);
             await market.Client.Bus.Publish(t, ct);
             faults += 2;
         }
@@ -96,7 +96,7 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
             for (var n = 0; n < Tasks; n++)
             {
                 var b = scenario.Buyers[n];
-                var task = new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(Scenarios.Seed, n), marketId);
+                var task = new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, marketId);
                 // A buyer whose publish fails (broker restarting) sends again: the market accepts a task once.
                 while (true)
                 {

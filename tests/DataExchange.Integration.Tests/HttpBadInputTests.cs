@@ -64,7 +64,7 @@ public sealed class HttpBadInputTests(MarketFixture market)
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         var ct = cts.Token;
         var b = Scenarios.Standard.Value.Buyers[41];
-        var task = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, new double[MarketLimits.MaxSeriesLength + 1], 0, 5, Scenarios.NewMarketId("toolong"));
+        var task = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, new double[MarketLimits.MaxSeriesLength + 1], 0, null, Scenarios.NewMarketId("toolong"));
         await market.Client.SubmitAsync(task, ct);
         var r = await market.Client.WaitAsync(task.TaskId, x => x.Rejected is not null, TimeSpan.FromSeconds(60), ct);
         Assert.Equal("target", r.Rejected!.Field);

@@ -71,6 +71,16 @@ public sealed class LedgerTests(MarketFixture market, ITestOutputHelper output)
         }
         Assert.Equal(totalCharged, totalPaid + totalRetained + totalFee);
         Assert.True(totalCharged > 0, "nothing was charged: the market traded nothing");
+
+        // The ledger across services, each side counted from its own log: what allocation charged the buyers (its
+        // PaymentCharged events) equals what payout paid the sellers (its SellerPaid events) plus what payout retained
+        // and took as fee (its TaskSettled events). A payout that split anything but the charge allocation recorded (a
+        // recomputed, rounded or doubled charge) breaks this; the per-task checks above compare TaskSettled with itself.
+        var chargedByAllocation = charged.Sum(c => c.Data.Charge);
+        var paidByPayout = paid.Sum(p => p.Data.Amount);
+        var keptByPayout = settled.Sum(x => x.Data.Retained + x.Data.Fee);
+        Assert.True(chargedByAllocation == paidByPayout + keptByPayout,
+            $"allocation charged {chargedByAllocation}; payout paid {paidByPayout} and kept {keptByPayout} (sum {paidByPayout + keptByPayout})");
         output.WriteLine($"charged {totalCharged}, paid {totalPaid}, retained {totalRetained}, fee {totalFee}");
 
         // PF*: one update per task, each task's once, and only this market's tasks.

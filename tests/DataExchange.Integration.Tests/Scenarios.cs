@@ -14,14 +14,14 @@ public static class Scenarios
 
     public static string NewMarketId(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, MarketLimits.MaxIdLength)];
 
-    /// <summary>Publishes the scenario's buyers 0..count-1 at once (task n carries TaskSeeds.TaskSeed(seed, n)); returns their ids.</summary>
+    /// <summary>Publishes the scenario's buyers 0..count-1 at once; returns their ids.</summary>
     public static async Task<Guid[]> SubmitAllAsync(MarketFixture market, MarketScenario scenario, int count, string marketId, CancellationToken ct)
     {
         var ids = Enumerable.Range(0, count).Select(_ => Guid.NewGuid()).ToArray();
         await Task.WhenAll(Enumerable.Range(0, count).Select(n =>
         {
             var b = scenario.Buyers[n];
-            return market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(Seed, n), marketId), ct);
+            return market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, marketId), ct);
         }));
         return ids;
     }

@@ -40,7 +40,7 @@ public sealed class SecurityTests(MarketFixture market)
         var (owner, other) = (scenario.Buyers[3], scenario.Buyers[4]);
         var ownerKey = keys.Issue(ParticipantRole.Buyer, owner.Id);
         var otherKey = keys.Issue(ParticipantRole.Buyer, other.Id);
-        var task = new SubmitPredictionTask(Guid.NewGuid(), owner.Id, owner.Valuation, owner.Target, 0, 99, Scenarios.NewMarketId("security"));
+        var task = new SubmitPredictionTask(Guid.NewGuid(), owner.Id, owner.Valuation, owner.Target, 0, null, Scenarios.NewMarketId("security"));
         var ingestion = market.IngestionUrl;
 
         async Task<HttpStatusCode> Status(HttpMethod m, string url, string? key, object? body = null)
@@ -106,7 +106,7 @@ public sealed class SecurityTests(MarketFixture market)
         for (var n = 20; n < 26; n++)
         {
             var b = scenario.Buyers[n];
-            var t = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, b.Target, 0, (ulong)n, marketId);
+            var t = new SubmitPredictionTask(Guid.NewGuid(), b.Id, b.Valuation, b.Target, 0, null, marketId);
             ids.Add(t.TaskId);
             await market.Client.SubmitAsync(t, ct);
         }

@@ -46,7 +46,7 @@ public sealed class TraceTests(MarketFixture market, ITestOutputHelper output)
                     ?? throw new InvalidOperationException("no activity: the listener is not attached");
                 buyerTrace[ids[n].ToString()] = activity.TraceId.ToString();
                 var b = scenario.Buyers[n];
-                await market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(Scenarios.Seed, n), marketId), ct);
+                await market.Client.SubmitAsync(new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, marketId), ct);
             }));
             return ids;
         }

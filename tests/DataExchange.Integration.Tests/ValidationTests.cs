@@ -31,7 +31,7 @@ public sealed class ValidationTests(MarketFixture market, ITestOutputHelper outp
         var client = market.Client;
         var buyers = scenario.Buyers;
         SubmitPredictionTask Valid(int n) =>
-            new(Guid.NewGuid(), buyers[n].Id, buyers[n].Valuation, buyers[n].Target, 0, TaskSeeds.TaskSeed(Scenarios.Seed, n), marketId);
+            new(Guid.NewGuid(), buyers[n].Id, buyers[n].Valuation, buyers[n].Target, 0, null, marketId);
 
         var nanTarget = buyers[1].Target.ToArray();
         nanTarget[7] = double.NaN;

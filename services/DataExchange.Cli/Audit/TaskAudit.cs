@@ -41,7 +41,7 @@ public sealed record TaskAuditResult(Guid TaskId, IReadOnlyList<AuditCheck> Chec
 
 /// <summary>
 /// Recomputes a settled task from what the event log records as its inputs — the sellers' observations over the task's
-/// window (ingestion's seller streams, whatever was appended later), the TaskSubmitted (bid, target, seed), the price
+/// window (ingestion's seller streams, whatever was appended later), the TaskSubmitted (bid, target), the market's seed and terms (TaskPriced, MarketOpened), the price
 /// draw from the market's MWU weights at the TaskPriced's market version, and the MechanismTerms recorded with the
 /// allocation and the settlement — and compares every outcome with the recorded events. Doubles are compared
 /// bit for bit (the mechanism is deterministic; a zero's sign is not compared, a log written as jsonb numbers lost it), decimals exactly.
@@ -88,15 +88,24 @@ public static class TaskAudit
         c.Doubles("TaskPriced.Target", priced.Target, submitted.Target);
         c.Same("TaskPriced.FromStep", submitted.FromStep, priced.FromStep);
         c.Same("TaskPriced.SellerIds", Ids(submitted.SellerIds), Ids(priced.SellerIds));
-        c.Same("TaskPriced.Seed", submitted.Seed, priced.Seed);
         c.Same("TaskPriced.SubmittedAt", submitted.SubmittedAt, priced.SubmittedAt);
 
-        // The quote: the MWU weights the market held at the recorded version, and the task's price seed.
-        var seeds = TaskSeeds.FromTaskSeed(submitted.Seed);
+        // The quote: the MWU weights the market held at the recorded version, and the task's price seed (the market's own
+        // draw, recorded in TaskPriced; every later stage must have used the same).
+        var seeds = TaskSeeds.FromTaskSeed(priced.Seed);
         var market = await StreamsAsync(db, "pricing", [submitted.MarketId], ct);
         var opened = market.FirstOrDefault(e => e.Type == "market_opened")?.As<MarketOpened>()
             ?? throw new AuditUnavailableException($"market '{submitted.MarketId}' has no MarketOpened in pricing.mt_events");
         c.Same("TaskPriced.Grid", opened.Grid, priced.Grid);
+        if (opened.Terms is { } marketTerms)
+        {
+            // Every service used the terms the market opened with, whatever its own configuration said.
+            c.Same("TaskPriced.Terms", marketTerms, priced.Terms);
+            c.Same("FeaturesAllocated.Terms", marketTerms, allocated.Terms);
+            c.Same("PaymentCharged.Terms", marketTerms, charged.Terms);
+            c.Same("TaskSettled.Terms", marketTerms, settled.Terms);
+        }
+        else notes.Add($"market '{submitted.MarketId}' opened before markets recorded their terms: each stage is recomputed with the terms it recorded");
         var grid = PriceGrid.Create(Terms.Apply(MarketParameters.Default, opened.Grid));
         c.Doubles("MarketOpened.Prices", opened.Prices, grid.Prices.ToArray());
         var state = PricerState.Initial(grid);
@@ -154,7 +163,7 @@ public static class TaskAudit
         c.Doubles("PaymentCharged.Target", charged.Target, submitted.Target);
         c.Same("PaymentCharged.FromStep", charged.FromStep, submitted.FromStep);
         c.Same("PaymentCharged.SellerIds", Ids(charged.SellerIds), Ids(submitted.SellerIds));
-        c.Same("PaymentCharged.Seed", charged.Seed, submitted.Seed);
+        c.Same("PaymentCharged.Seed", charged.Seed, priced.Seed);
         c.Same("PaymentCharged.SubmittedAt", charged.SubmittedAt, submitted.SubmittedAt);
 
         // PF* for this task: the update it caused, from the weights before it and the recomputed revenue curve.
@@ -217,7 +226,7 @@ public static class TaskAudit
         c.Same("TaskSettled.SubmittedAt", settled.SubmittedAt, submitted.SubmittedAt);
 
         notes.Insert(0, $"market {submitted.MarketId}, buyer {submitted.BuyerId}, bid {Format(submitted.Bid)}, {submitted.SellerIds.Length} sellers, " +
-            $"steps [{submitted.FromStep}, {submitted.FromStep + submitted.Target.Length}), seed {submitted.Seed} " +
+            $"steps [{submitted.FromStep}, {submitted.FromStep + submitted.Target.Length}), seed {priced.Seed} " +
             $"(price {seeds.Price}, noise {seeds.Noise}, permutations {seeds.Permutations}), market version {priced.MarketVersion}");
         notes.Insert(1, $"terms: allocation {TermsText(allocationTerms)}; settlement {TermsText(settlementTerms)}");
         return new TaskAuditResult(taskId, c.List, notes);

@@ -13,7 +13,7 @@ namespace DataExchange.Cli.Market;
 /// </summary>
 public static class MarketRunCommand
 {
-    private static readonly HashSet<string> Flags = ["--sequential", "--json", "--no-progress"];
+    private static readonly HashSet<string> Flags = ["--sequential", "--json", "--no-progress", .. MarketTermsOptions.Flags];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -25,7 +25,11 @@ public static class MarketRunCommand
         var buyers = a.Int("--buyers", 120, 0, 1_000_000);
         var muMin = a.Double("--mu-min", 1.0);
         var muMax = a.Double("--mu-max", 2.0);
-        var marketId = a.String("--market-id") ?? MarketLimits.DefaultMarket;
+        var givenMarketId = a.String("--market-id");
+        // Terms make a market of their own: a fresh id unless one is given.
+        var open = MarketTermsOptions.Parse(a, givenMarketId ?? $"run-{Guid.NewGuid():N}"[..12]);
+        var marketId = open?.MarketId ?? givenMarketId ?? MarketLimits.DefaultMarket;
+        var pricing = a.String("--pricing") ?? Environment.GetEnvironmentVariable("DX_PRICING_URL") ?? "http://127.0.0.1:5081";
         var sequential = a.Flag("--sequential");
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
@@ -41,7 +45,12 @@ public static class MarketRunCommand
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
-        var summary = RunAsync(scenario, new RunOptions(seed, marketId, sequential, timeout, ingestion, rabbit, watch == "payouts"),
+        if (open is not null)
+        {
+            MarketTermsOptions.OpenAsync(pricing, ParticipantKeys.FromEnvironment(), open, CancellationToken.None).GetAwaiter().GetResult();
+            if (!json) stderr.WriteLine($"market '{marketId}' is open with the given terms");
+        }
+        var summary = RunAsync(scenario, new RunOptions(marketId, sequential, timeout, ingestion, rabbit, watch == "payouts"),
             !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count, "Trading on the bus") : null,
             json ? stdout : null, CancellationToken.None).GetAwaiter().GetResult();
         if (!json) summary.Print(stdout);
@@ -50,10 +59,10 @@ public static class MarketRunCommand
     }
 
     /// <param name="Keys">Issues the sellers' keys for registration (default: from DX_KEY_SECRET).</param>
-    public sealed record RunOptions(ulong Seed, string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq,
+    public sealed record RunOptions(string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq,
         bool WatchPayouts = true, ParticipantKeys? Keys = null);
 
-    /// <summary>Runs the scenario's tasks through the services; task n carries the seed dx simulate gives task n.</summary>
+    /// <summary>Runs the scenario's tasks through the services (each task's randomness is the market's own draw).</summary>
     public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
     {
         await using var client = await MarketClient.ConnectAsync(o.RabbitMq, o.IngestionUrl, ct, o.WatchPayouts, o.Keys, priceUpdates: o.Sequential);
@@ -64,7 +73,7 @@ public static class MarketRunCommand
         SubmitPredictionTask Task(int n)
         {
             var b = scenario.Buyers[n];
-            return new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, TaskSeeds.TaskSeed(o.Seed, n), o.MarketId);
+            return new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, o.MarketId);
         }
         if (o.Sequential)
         {

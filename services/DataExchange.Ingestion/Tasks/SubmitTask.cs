@@ -13,7 +13,7 @@ public sealed record SubmitResult(SubmitOutcome Outcome, Guid TaskId, InputProbl
 
 /// <summary>
 /// Accepts or refuses a buyer's task. Accepted: TaskSubmitted records the bid, the target, the window, the sellers
-/// whose data covers it (in id order) and the seed. Refused: TaskRejected names the field and the reason. Either way
+/// whose data covers it (in id order); the market draws the task's randomness later, when it quotes. Refused: TaskRejected names the field and the reason. Either way
 /// the task's stream is started, so the same TaskId sent again is recognised and changes nothing.
 /// </summary>
 public sealed class SubmitTaskHandler(IDocumentSession session)
@@ -59,7 +59,7 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
             var ids = sellers.Where(s => s.Steps >= end).Select(s => s.Id).Order(StringComparer.Ordinal).ToArray();
             if (ids.Length > 0)
                 return (new TaskSubmitted(task.TaskId, task.MarketId ?? MarketLimits.DefaultMarket, task.BuyerId, task.Bid, task.Target,
-                    task.FromStep, ids, task.Seed ?? TaskSeeds.TaskSeed(task.TaskId), DateTimeOffset.UtcNow), null);
+                    task.FromStep, ids, DateTimeOffset.UtcNow), null);
             problem = new InputProblem("target",
                 $"covers steps {task.FromStep}..{end - 1}, but no seller has observations that far (longest series: {(sellers.Count == 0 ? 0 : sellers.Max(s => s.Steps))} steps)");
         }
