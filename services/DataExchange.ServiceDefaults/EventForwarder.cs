@@ -19,7 +19,7 @@ namespace DataExchange.ServiceDefaults;
 /// published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
 /// the trace runs on across services.
 /// </summary>
-public sealed class EventForwarder(IBus bus, ILogger<EventForwarder> logger) : SubscriptionBase
+public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher, ILogger<EventForwarder> logger) : SubscriptionBase
 {
     // A broker that is down or restarting must not make the daemon skip or pause the page: keep trying (the page is
     // not acknowledged until every event in it is published), and let the host's shutdown cancel the wait.
@@ -47,21 +47,32 @@ public sealed class EventForwarder(IBus bus, ILogger<EventForwarder> logger) : S
         var publishes = new List<Task>(page.Events.Count);
         foreach (var e in page.Events)
         {
-            if (e.EventType.Namespace != "DataExchange.Contracts") continue;
+            if (!IsPublished(e)) continue;
             publishes.Add(Publish(e, cancellationToken));
         }
         await Task.WhenAll(publishes);
         return NullChangeListener.Instance;
     }
 
+    /// <summary>Which stored events go on the bus: the contract events (the public API), not the services' own documents.</summary>
+    public static bool IsPublished(IEvent e) => e.EventType.Namespace == "DataExchange.Contracts";
+
     private async Task Publish(IEvent e, CancellationToken ct)
     {
+        // Published at commit by this process (CommittedEventDispatcher): nothing left to do.
+        if (await dispatcher.TakePublishedAsync(e.Id)) return;
+        await _untilPublished.ExecuteAsync(async token => await PublishOnce(bus, e, token), ct);
+    }
+
+    /// <summary>One publish of a stored event: the event id as message id, its trace resumed.</summary>
+    public static async Task PublishOnce(IBus bus, IEvent e, CancellationToken ct)
+    {
         using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
-        await _untilPublished.ExecuteAsync(async token => await bus.Publish(e.Data, e.EventType, ctx =>
+        await bus.Publish(e.Data, e.EventType, ctx =>
         {
             ctx.MessageId = e.Id;
             if (e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var correlation)) ctx.CorrelationId = correlation;
-        }, token), ct);
+        }, ct);
     }
 }
 

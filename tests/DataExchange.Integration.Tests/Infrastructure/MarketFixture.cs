@@ -23,6 +23,9 @@ public class MarketFixture : IAsyncLifetime
     public const int ExpectedTasks = 120;
     public static readonly string[] Services = ["Ingestion", "Pricing", "Allocation", "Payout"];
 
+    /// <summary>The services the fixture starts (the first must be Ingestion, which the client talks to).</summary>
+    protected virtual IReadOnlyList<string> ServicesAtStart => Services;
+
     private readonly List<ServiceProcess> _processes = [];
     private readonly Dictionary<string, int> _instances = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _sellersLock = new(1, 1);
@@ -86,7 +89,7 @@ public class MarketFixture : IAsyncLifetime
             RabbitMq = new UriBuilder(rabbit) { Path = "/" + Uri.EscapeDataString(Vhost) }.Uri.ToString();
 
             var dlls = await EnsureBuiltAsync(ct);
-            var started = Services.Select(s => StartService(s, dlls[s])).ToList();
+            var started = ServicesAtStart.Select(s => StartService(s, dlls[s])).ToList();
             await Task.WhenAll(started.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(120), ct)));
             IngestionUrl = started[0].Url;
             Client = await MarketClient.ConnectAsync(RabbitMq, IngestionUrl, ct, keys: Keys);

@@ -70,6 +70,14 @@ public sealed class RabbitManagement : IDisposable
         return list.EnumerateArray().Select(e => e.GetProperty("name").GetString()!).ToList();
     }
 
+    /// <summary>Every binding of a vhost: (source exchange, destination, "queue" or "exchange").</summary>
+    public async Task<IReadOnlyList<(string Source, string Destination, string Kind)>> BindingsAsync(string vhost, CancellationToken ct)
+    {
+        var list = await _http.GetFromJsonAsync<JsonElement>($"api/bindings/{Uri.EscapeDataString(vhost)}", ct);
+        return list.EnumerateArray().Select(b => (b.GetProperty("source").GetString()!, b.GetProperty("destination").GetString()!,
+            b.GetProperty("destination_type").GetString()!)).ToList();
+    }
+
     public async Task DeleteVhostAsync(string vhost, CancellationToken ct)
     {
         using var response = await _http.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}", ct);
