@@ -41,6 +41,7 @@ namespace DataExchange.Cli
                                         one; a market's terms never change); every service settles its tasks under them
                 --pricing URL           pricing's HTTP address, to open a market (default http://127.0.0.1:5081 or DX_PRICING_URL)
                 --sequential            one task at a time (each price update lands before the next quote)
+                --rate R --duration S   open loop: R tasks per second for S seconds, each task's latency from its own publish
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
                 --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
                 --timeout S             give up after S seconds (default 600)

@@ -17,6 +17,9 @@ public sealed class TaskReport(Guid taskId)
     public TaskRejected? Rejected { get; set; }
     public TaskSettled? Settled { get; set; }
     public MarketPriceUpdated? PriceUpdate { get; set; }
+    /// <summary>When this client published the task and when it heard the task settled (Stopwatch timestamps; 0 = not yet).</summary>
+    public long PublishedAt { get; set; }
+    public long SettledHeardAt { get; set; }
     public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
@@ -68,7 +71,11 @@ public sealed class MarketClient : IAsyncDisposable
             {
                 e.PrefetchCount = 256;
                 e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
-                e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r => r.Settled = c.Message));
+                e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r =>
+                {
+                    r.Settled = c.Message;
+                    if (r.SettledHeardAt == 0) r.SettledHeardAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                }));
                 if (priceUpdates || payouts) e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
                 if (!payouts) return;
                 e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
@@ -124,7 +131,8 @@ public sealed class MarketClient : IAsyncDisposable
     /// <summary>Publishes a task onto the bus (ingestion consumes SubmitPredictionTask).</summary>
     public async Task SubmitAsync(SubmitPredictionTask task, CancellationToken ct)
     {
-        Report(task.TaskId);
+        var report = Report(task.TaskId);
+        lock (report) report.PublishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         await _bus.Publish(task, ct);
     }
 
