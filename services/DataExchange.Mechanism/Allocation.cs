@@ -3,7 +3,7 @@ namespace DataExchange.Mechanism;
 /// <summary>AF* (Ex. 4.1): how good a copy of the sellers' features a task gets for its bid.</summary>
 public static class Allocation
 {
-    /// <summary>Noise level max(0, p - b) * sigma: a bid at or above the price gets the features exactly.</summary>
+    /// <summary>AF*'s noise level max(0, p - b) * sigma (the market delivers at least this much: TaskGains.AllocatedNoise).</summary>
     public static double NoiseScale(double price, double bid, double sigma) => Math.Max(0.0, price - bid) * sigma;
 
     /// <summary>X~_m = X_m + s E_m, materialised (the Gram path never needs it; predictions and checks do).</summary>
@@ -23,7 +23,7 @@ public static class Allocation
 }
 
 /// <summary>
-/// The gain G of one task as a function of price and bid, and what follows from it: the buyer's gain G(b),
+/// The gain G of one task as a function of price and bid, and what follows from it: the buyer's gain G~(b) (ironed),
 /// Myerson's revenue RF* (Eq. 3), the counterfactual revenue curve over the price grid that PF* learns from,
 /// and the buyer's predictions. All from one set of task moments and one noise matrix.
 /// Not thread-safe: it reuses scratch buffers across calls (one instance per task and thread).
@@ -46,8 +46,19 @@ public sealed class TaskGains
     public TaskMoments Moments => _moments;
     public MarketParameters Parameters => _parameters;
 
-    /// <summary>G(z) at price p: the gain of all features allocated at bid z.</summary>
-    public double Gain(double price, double bid) => GainAtNoise(Allocation.NoiseScale(price, bid, _parameters.NoiseSigma));
+    /// <summary>
+    /// The allocation at price p, ironed so the gain is non-decreasing in the bid (see <see cref="IronedGain"/>):
+    /// AF*'s raw gain at <see cref="MarketParameters.IntegralPoints"/> step bids, each cached per noise level.
+    /// </summary>
+    public IronedGain Ironed(double price) =>
+        IronedGain.Create(z => GainAtNoise(Allocation.NoiseScale(price, z, _parameters.NoiseSigma)), price, _parameters.IntegralPoints);
+
+    /// <summary>The noise level of the copy delivered at bid b: at least AF*'s max(0, p - b) sigma, never less.</summary>
+    public double AllocatedNoise(double price, double bid) =>
+        price == 0 ? 0.0 : Allocation.NoiseScale(price, Ironed(price).DeliveredBid(bid), _parameters.NoiseSigma);
+
+    /// <summary>G~(b) at price p: the gain of the copy delivered at bid b, non-decreasing in b.</summary>
+    public double Gain(double price, double bid) => GainAtNoise(AllocatedNoise(price, bid));
 
     /// <summary>Gain of the model on all features at noise level s (cached per level within the task).</summary>
     public double GainAtNoise(double noiseScale)
@@ -80,11 +91,11 @@ public sealed class TaskGains
     }
 
     /// <summary>
-    /// RF*(p, b, Y) (Myerson, Eq. 3) by <see cref="MyersonRevenue"/>: G(z) is the gain at price p for bid z on this task's
-    /// one noise matrix (common random numbers), fitted once per quadrature node on the buyer's Y.
+    /// RF*(p, b, Y) (Myerson, Eq. 3) of the ironed allocation: G(z) is the gain at price p for bid z on this task's
+    /// one noise matrix (common random numbers), fitted once per step bid on the buyer's Y.
     /// </summary>
     public double Revenue(double price, double bid) =>
-        MyersonRevenue.Revenue(z => Gain(price, z), price, bid, _parameters.IntegralPoints);
+        !(bid > 0) || !(price > 0) ? 0.0 : Ironed(price).Revenue(bid);
 
     /// <summary>RF*(c, b, Y) for every grid price c: what each expert of PF* would have earned on this task.</summary>
     public double[] RevenueCurve(PriceGrid grid, double bid)
@@ -96,11 +107,11 @@ public sealed class TaskGains
 
     /// <summary>
     /// The buyer's predictions of Y on the held-out steps [split, T), from the model fitted on the features allocated
-    /// at the buyer's bid. This, not the features, is what the buyer receives (paper, Remark 2.4).
+    /// at the buyer's bid (the ironed copy). This, not the features, is what the buyer receives (paper, Remark 2.4).
     /// </summary>
     public double[] Predictions(FeatureSet sellers, NoiseMatrix noise, double price, double bid)
     {
-        var s = Allocation.NoiseScale(price, bid, _parameters.NoiseSigma);
+        var s = AllocatedNoise(price, bid);
         var walker = new CoalitionWalker(System(s));
         for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
         var w = walker.Coefficients();

@@ -36,7 +36,7 @@ public sealed record MarketParameters
 
     public GainKind Gain { get; init; } = GainKind.NormalisedRmse;
 
-    /// <summary>Gain evaluations per RF* (Eq. 3): Gauss-Legendre with this many nodes less one on [0, min(b, p)], plus G at min(b, p).</summary>
+    /// <summary>Gain evaluations per RF* (Eq. 3): the allocation at price p is ironed on this many step bids p k / K, k = 0..K.</summary>
     public int IntegralPoints { get; init; } = 15;
 
     /// <summary>Lower end of the price grid (b_min).</summary>

@@ -58,7 +58,7 @@ public static class MarketTask
         var revenue = curve[quote.Index];
         return new AllocationOutcome(
             quote.Price, quote.Index, bid,
-            Allocation.NoiseScale(quote.Price, bid, p.NoiseSigma),
+            gains.AllocatedNoise(quote.Price, bid),
             gains.Gain(quote.Price, bid),
             revenue,
             Payout.Charge(revenue, p.LedgerDecimals),
@@ -78,7 +78,7 @@ public static class MarketTask
     internal static SettlementOutcome Settle(TaskGains gains, FeatureSet sellers, double bid, double price, decimal charge, ulong permutationSeed)
     {
         var p = gains.Parameters;
-        var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
+        var s = gains.AllocatedNoise(price, bid);
         var shapley = p.ExactShapley ? Shapley.Exact(gains, s)
             : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
             : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);

@@ -96,8 +96,14 @@ public static class MultiplicativeWeightsPricer
     /// <summary>
     /// After task n: g_c = RF*(c, b_n, Y_n) / b_max clipped to [0, 1], and w_c &lt;- w_c (1 + delta g_c).
     /// </summary>
-    public static PricerState Update(PricerState state, PriceGrid grid, IReadOnlyList<double> revenueCurve)
+    public static PricerState Update(PricerState state, PriceGrid grid, IReadOnlyList<double> revenueCurve) =>
+        Update(state, grid, revenueCurve, grid.Delta);
+
+    /// <summary>The same update with learning rate <paramref name="learningRate"/> in place of delta (tests try rates that are off).</summary>
+    internal static PricerState Update(PricerState state, PriceGrid grid, IReadOnlyList<double> revenueCurve, double learningRate)
     {
+        if (!(learningRate >= 0) || !double.IsFinite(learningRate))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be finite and >= 0");
         if (revenueCurve.Count != grid.Count)
             throw new ArgumentException($"revenueCurve has {revenueCurve.Count} values, the grid {grid.Count} prices.", nameof(revenueCurve));
         var next = new double[grid.Count];
@@ -107,7 +113,7 @@ public static class MultiplicativeWeightsPricer
             var r = revenueCurve[c];
             if (!double.IsFinite(r)) throw new ArgumentException($"revenueCurve[{c}] is {r}.", nameof(revenueCurve));
             var g = Math.Clamp(r / grid.MaxPrice, 0.0, 1.0);
-            next[c] = state.Weights[c] * (1.0 + grid.Delta * g);
+            next[c] = state.Weights[c] * (1.0 + learningRate * g);
             max = Math.Max(max, next[c]);
         }
         if (max > RescaleAbove)

@@ -83,8 +83,10 @@ public class EdgeCaseTests
     }
 
     [Fact]
-    public void Bid_at_or_above_every_price_gets_the_features_without_noise()
+    public void Bid_at_or_above_every_price_gets_what_a_bid_at_the_price_gets()
     {
+        // AF* gives such a bid the features exactly; the ironed allocation gives the best-scoring copy of the step
+        // bids up to p (the exact one unless a noisier one scores better), so never less gain than the exact features.
         var scenario = SyntheticMarket.Generate(5, 150, 1, 67);
         var p = MarketParameters.Default;
         var grid = PriceGrid.Create(p);
@@ -94,16 +96,20 @@ public class EdgeCaseTests
         foreach (var price in grid.Prices)
         {
             Assert.Equal(0.0, Allocation.NoiseScale(price, bid, p.NoiseSigma));
-            Assert.Equal(gains.GainAtNoise(0.0), gains.Gain(price, bid));
+            Assert.Equal(gains.AllocatedNoise(price, price), gains.AllocatedNoise(price, bid));
+            Assert.Equal(gains.Ironed(price).Gains.Max(), gains.Gain(price, bid));
+            Assert.True(gains.Gain(price, bid) >= gains.GainAtNoise(0.0));
         }
         var quote = new PriceQuote(grid.Count - 1, grid.Prices[^1]);
         var outcome = MarketTask.Allocate(scenario.Sellers, buyer.Target, 2.5, quote, 68, grid, p);
-        Assert.Equal(0.0, outcome.NoiseScale);
+        Assert.Equal(gains.AllocatedNoise(quote.Price, quote.Price), outcome.NoiseScale);
         var nTrain = TaskMoments.TrainLength(150, p.TrainFraction);
         Assert.Equal(nTrain, outcome.PredictionStart);
-        var direct = Reference.Predict(Reference.Rows(scenario.Sellers), [0, 1, 2, 3, 4], buyer.Target, nTrain, p.RidgeAlpha);
+        var delivered = Allocation.Allocate(scenario.Sellers, NoiseMatrix.Draw(5, 150, 68), outcome.NoiseScale);
+        var direct = Reference.Predict(delivered, [0, 1, 2, 3, 4], buyer.Target, nTrain, p.RidgeAlpha);
         for (var t = 0; t < direct.Length; t++) Assert.Equal(direct[t], outcome.Predictions[t], 9);
-        Assert.All(outcome.RevenueCurve, r => Assert.True(r >= 0 && r <= 2.5 * gains.GainAtNoise(0.0) + 1e-12));
+        for (var c = 0; c < grid.Count; c++)
+            Assert.True(outcome.RevenueCurve[c] >= 0 && outcome.RevenueCurve[c] <= 2.5 * gains.Gain(grid.Prices[c], 2.5) + 1e-12);
     }
 
     [Theory]

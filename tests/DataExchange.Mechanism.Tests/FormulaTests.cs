@@ -75,13 +75,17 @@ public class FormulaTests
         const double price = 1.6;
         foreach (var bid in new[] { 0.1, 0.6, 1.2, 1.6, 1.9 })
         {
+            // AF*'s copy, and the copy delivered (the ironed allocation: never less noise than AF*'s)
             var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
-            var rows = Allocation.Allocate(sellers, noise, s);
-            var expected = Reference.CoalitionGain(rows, [0, 1, 2], y, nTrain, p);
-            Assert.Equal(expected, gains.Gain(price, bid), 9);
+            var expected = Reference.CoalitionGain(Allocation.Allocate(sellers, noise, s), [0, 1, 2], y, nTrain, p);
+            Assert.Equal(expected, gains.GainAtNoise(s), 9);
+            var delivered = gains.AllocatedNoise(price, bid);
+            Assert.True(delivered >= s);
+            var deliveredGain = Reference.CoalitionGain(Allocation.Allocate(sellers, noise, delivered), [0, 1, 2], y, nTrain, p);
+            Assert.Equal(deliveredGain, gains.Gain(price, bid), 9);
         }
-        Assert.Equal(gains.GainAtNoise(0.0), gains.Gain(price, 1.6));
-        Assert.Equal(gains.GainAtNoise(0.0), gains.Gain(price, 5.0));
+        Assert.Equal(gains.Gain(price, 1.6), gains.Gain(price, 5.0));
+        Assert.True(gains.Gain(price, 1.6) >= gains.GainAtNoise(0.0));
     }
 
     // ---------- the model and G, by hand ----------
@@ -156,43 +160,80 @@ public class FormulaTests
     // ---------- RF* ----------
 
     /// <summary>
-    /// Myerson's RF* straight from Eq. 3 with a fine composite Simpson rule over all of [0, b] (4,000 intervals): the
-    /// reference the library's 15-evaluation quadrature is measured against. Independent of MyersonRevenue.
+    /// Myerson's RF* straight from Eq. 3 for a non-decreasing delivered gain g: b g(b) - integral_0^b g = integral_0^b z dg(z),
+    /// the sum of (jump location) x (jump size) over the jumps of g on (0, b]. The jumps are found by bisecting every
+    /// interval whose ends differ down to a width of 1e-14 b, knowing nothing of where the library puts its steps; a
+    /// non-decreasing g with equal ends is flat between them. Independent of MyersonRevenue and IronedGain.
     /// </summary>
-    internal static double FineRevenue(Func<double, double> gain, double bid, int intervals = 4000)
+    internal static double ExactRevenue(Func<double, double> gain, double bid)
     {
         if (!(bid > 0)) return 0;
-        var h = bid / intervals;
-        var integral = gain(0) + gain(bid);
-        for (var i = 1; i < intervals; i++) integral += (i % 2 == 1 ? 4 : 2) * gain(i * h);
-        integral *= h / 3;
-        return Math.Max(0.0, bid * gain(bid) - integral);
+        var width = 1e-14 * bid;
+        var revenue = 0.0;
+        var stack = new Stack<(double A, double GA, double B, double GB)>();
+        stack.Push((0, gain(0), bid, gain(bid)));
+        while (stack.Count > 0)
+        {
+            var (a, ga, b, gb) = stack.Pop();
+            if (gb == ga) continue;
+            if (b - a <= width)
+            {
+                revenue += b * (gb - ga);
+                continue;
+            }
+            var mid = a + (b - a) / 2;
+            var gm = gain(mid);
+            stack.Push((a, ga, mid, gm));
+            stack.Push((mid, gm, b, gb));
+        }
+        return revenue;
     }
 
-    /// <summary>The quadrature's documented error bound (README, RF*): |RF* - reference| on real task gain curves.</summary>
-    internal const double QuadratureTolerance = 1e-6;
+    /// <summary>
+    /// RF*'s documented error bound: |TaskGains.Revenue - ExactRevenue| on real tasks. The ironed gain is a step
+    /// function, so the library's sum is Eq. 3 exactly; what is left is rounding (the reference's jump locations are
+    /// within 1e-14 b, worth at most 1e-14 b (G~(b) - G~(0)), and the library's sum of at most 15 terms).
+    /// </summary>
+    internal const double QuadratureTolerance = 1e-12;
 
     [Fact]
     public void Myerson_known_answer_through_the_librarys_own_revenue_for_bids_from_a_tenth_to_a_thousand_times_the_price()
     {
-        // h(z) = g min(z/p, 1): RF* = g b^2 / (2p) for b < p and g p / 2 for b >= p (DESIGN).
-        // Mutation: integrating over [0, b] (the old trapezoid) gives 0.0468 -> 0.591 as b goes 3 -> 300; this fails at b = 2p.
+        // h(z) = g min(z/p, 1) ironed on z_k = p k / 14: G~ = g j / 14 in step j = floor(14 b / p) (14 from b = p on), and
+        // RF* = sum_{k <= j} z_k g / 14 = g p j (j + 1) / 392 (by hand; the continuous curve would give g b^2 / (2p)).
+        // Mutations: b G~(b) - trapezoid on 15 points over [0, b] fails at once (p 1.2, b 0.12: 0.00407 for 0.00429);
+        // no ironing (raw gains at the step bids) fails the tent (0.0086 for 2 g p / 7 = 0.24).
+        const int steps = 14;
         foreach (var (price, g) in new[] { (1.2, 0.7), (0.5, 1.0), (0.09, 0.3), (1.9, 0.05) })
         {
             double H(double z) => g * Math.Min(z / price, 1.0);
-            foreach (var factor in new[] { 0.1, 0.25, 0.5, 0.9, 0.999, 1.0, 1.001, 2.0, 10.0, 100.0, 1000.0 })
+            foreach (var (factor, j) in new[] { (0.1, 1), (0.25, 3), (0.5, 7), (0.9, 12), (0.999, 13), (1.0, 14), (1.001, 14), (2.0, 14), (10.0, 14), (100.0, 14), (1000.0, 14) })
             {
                 var bid = factor * price;
-                var expected = bid < price ? g * bid * bid / (2 * price) : g * price / 2;
-                var rf = MyersonRevenue.Revenue(H, price, bid, 15);
+                var expected = g * price * j * (j + 1) / (2.0 * steps * steps);
+                var rf = MyersonRevenue.Revenue(H, price, bid, steps + 1);
                 Assert.True(Math.Abs(rf - expected) <= 1e-14 * Math.Max(1, expected / 1e-3), $"p {price}, b {bid}: RF* {rf}, expected {expected}");
+                Assert.Equal(g * j / steps, IronedGain.Create(H, price, steps + 1).Gain(bid), 14);
             }
+            // A tent peaking at p/2 (more noise scoring better above it): ironed flat at g from b = p/2 on, charged
+            // sum_{k = 1..7} (p k / 14)(g / 7) = 2 g p / 7 there, and nothing for the falling part.
+            double Tent(double z) => g * (1 - Math.Abs(2 * z / price - 1));
+            foreach (var factor in new[] { 0.5, 0.75, 1.0, 3.0 })
+            {
+                Assert.Equal(2 * g * price / 7, MyersonRevenue.Revenue(Tent, price, factor * price, steps + 1), 14);
+                Assert.Equal(g, IronedGain.Create(Tent, price, steps + 1).Gain(factor * price), 14);
+            }
+            // Falling from the start: flat at h(0), so no bid is charged anything.
+            Assert.Equal(0.0, MyersonRevenue.Revenue(z => g * (1 - z / (2 * price)), price, 2 * price, steps + 1));
         }
-        // mu = 0.8, p = 1.2: U(b) = mu h(b) - RF*(b) is maximised at b = 0.8 where it is 0.2667 g.
+        // mu = 0.8, p = 1.2: U(b) = mu G~(b) - RF*(b) = 0.8 g j / 14 - 1.2 g j (j + 1) / 392 is largest in mu's step
+        // j = 9 (b in [0.771, 0.857)), where it is 0.238776 g; every other step earns less.
         const double gg = 0.9;
-        double U(double b) => 0.8 * gg * Math.Min(b / 1.2, 1.0) - MyersonRevenue.Revenue(z => gg * Math.Min(z / 1.2, 1.0), 1.2, b, 15);
-        Assert.Equal(0.26667 * gg, U(0.8), 4);
-        foreach (var b in new[] { 0.1, 0.5, 0.7, 0.79, 0.81, 0.9, 1.2, 1.6, 2.0, 20.0, 1200.0 }) Assert.True(U(b) < U(0.8), $"U({b}) = {U(b)}");
+        var ironed = IronedGain.Create(z => gg * Math.Min(z / 1.2, 1.0), 1.2, steps + 1);
+        double U(double b) => 0.8 * ironed.Gain(b) - ironed.Revenue(b);
+        Assert.Equal(0.238776 * gg, U(0.8), 6);
+        foreach (var b in new[] { 0.1, 0.5, 0.7, 0.77, 0.86, 0.9, 1.2, 1.6, 2.0, 20.0, 1200.0 }) Assert.True(U(b) < U(0.8), $"U({b}) = {U(b)}");
+        foreach (var b in new[] { 0.772, 0.79, 0.81, 0.856 }) Assert.Equal(U(0.8), U(b));
     }
 
     [Fact]
@@ -213,7 +254,7 @@ public class FormulaTests
                 foreach (var bid in new[] { 0.05, 0.4, buyer.Valuation, 1.3, 2.0 })
                 {
                     var rf = gains.Revenue(price, bid);
-                    var expected = FineRevenue(z => gains.Gain(price, z), bid);
+                    var expected = ExactRevenue(z => gains.Gain(price, z), bid);
                     worst = Math.Max(worst, Math.Abs(rf - expected));
                     Assert.True(Math.Abs(rf - expected) <= QuadratureTolerance, $"p {price}, b {bid}: RF* {rf}, reference {expected}");
                     var gb = gains.Gain(price, bid);

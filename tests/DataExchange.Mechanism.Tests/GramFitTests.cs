@@ -92,7 +92,9 @@ public class GramFitTests
             var nTrain = TaskMoments.TrainLength(steps, p.TrainFraction);
             var price = 2.0 * rng.NextDouble();
             var bid = 0.2 + 1.5 * rng.NextDouble();
-            var s = Allocation.NoiseScale(price, bid, p.NoiseSigma);
+            // the delivered copy: AF*'s, or a noisier one when that scores better (the ironed allocation)
+            var s = gains.AllocatedNoise(price, bid);
+            Assert.True(s >= Allocation.NoiseScale(price, bid, p.NoiseSigma), $"trial {trial}: delivered noise {s} below AF*'s");
             var expected = Reference.Predict(Allocation.Allocate(sellers, noise, s), Enumerable.Range(0, m).ToArray(), y, nTrain, p.RidgeAlpha);
             var actual = gains.Predictions(sellers, noise, price, bid);
             Assert.Equal(expected.Length, actual.Length);
@@ -141,7 +143,9 @@ public class GramFitTests
             var rows = Reference.Rows(sellers);
             var all = Enumerable.Range(0, m).ToArray();
 
-            // held-out predictions of the full set (bid >= price: the features exactly, so the dependencies hold)
+            // held-out predictions of the full set (bid >= price, and here the exact copy scores best: the features
+            // exactly, so the dependencies hold)
+            Assert.Equal(0.0, gains.AllocatedNoise(1.0, 1.5));
             var expected = Reference.Predict(rows, all, y, nTrain, 0.0);
             var actual = gains.Predictions(sellers, noise, 1.0, 1.5);
             var scale = 1 + y.Max(Math.Abs);
@@ -189,7 +193,7 @@ public class GramFitTests
             Assert.Equal(expected, gains.GainAtNoise(s), 9);
         }
         var predicted = gains.Predictions(sellers, noise, 0.5, 0.5);
-        var direct = Reference.Predict(Reference.Rows(sellers), all, y, nTrain, 1.0);
+        var direct = Reference.Predict(Allocation.Allocate(sellers, noise, gains.AllocatedNoise(0.5, 0.5)), all, y, nTrain, 1.0);
         for (var t = 0; t < direct.Length; t++) Assert.Equal(direct[t], predicted[t], 8);
     }
 }
