@@ -139,33 +139,50 @@ public class ShapleyTests(ITestOutputHelper output)
         Assert.Equal((int)Math.Ceiling(20 * Math.Log(2 / 0.05) / (2 * 0.1 * 0.1)), Shapley.PaperPermutations(20, new ShapleyAccuracy(0.1, 0.05)));
     }
 
+    /// <summary>
+    /// Thm 5.3 at M = 20 against exact Shapley on the same tasks: with K = M ln(2/delta) / (2 eps^2) permutations the max
+    /// error over sellers is above eps on at most delta of 100 tasks, and with K/100 on more (the test has power).
+    /// Measured: at K = 2996, 0 of 100 (worst 0.019); at K/100 = 29, 21 of 100 (worst 0.24). On 20 of these tasks x 10
+    /// seeds the failure rate was 0 at K/10, 1.5% at K/30, 5.5% at K/50 and 26.5% at K/100: even here Thm 5.3's K is
+    /// about 70 times what is needed, so only a Monte Carlo that far short of K fails this test.
+    /// eps = delta = 0.1 keeps K at 2996, and the ratio of needed to paper K does not depend on eps (both scale as
+    /// 1/eps^2). The runtime is Exact's 2^20 coalitions per task, 0.3-0.5 s of CPU each, not the walks (~0.03 s for K):
+    /// 30-70 s of CPU in all, spread over two threads, hence Slow. T does not change the cost (gains come from M x M
+    /// Gram matrices); it is 200. Tasks are ReplicaTask at noise 0, where the pair's marginals are near all-or-nothing:
+    /// on plain synthetic buyers K/100 failed on 8-13% of tasks with the R^2 gain (about delta, no margin) and on none
+    /// with the normalised RMSE (K is there ~1000 times what is needed), so no count of failures at K could show power.
+    /// Mutation caught: a Monte Carlo given 100 times fewer permutations than K (the second assert).
+    /// </summary>
     [Fact]
-    public void Monte_carlo_with_the_papers_K_is_within_eps_in_at_least_1_minus_delta_of_runs()
+    [Trait("Category", "Slow")]
+    public void Monte_carlo_with_the_papers_K_is_within_eps_on_1_minus_delta_of_tasks_at_M_20_and_not_with_K_over_100()
     {
-        const int m = 6;
-        var accuracy = new ShapleyAccuracy(0.05, 0.1);
+        const int m = 20;
+        const int tasks = 100;
+        var accuracy = new ShapleyAccuracy(0.1, 0.1);
         var k = Shapley.PaperPermutations(m, accuracy);
-        var (gains, _, _) = Task(m, 200, 3);
-        const double s = 0.5;
-        var exact = Shapley.Exact(gains, s).Values;
-        const int runs = 200;
-        var failures = 0;
-        var worst = 0.0;
-        for (var seed = 0; seed < runs; seed++)
+        Assert.Equal(2996, k);
+        var error = new double[tasks];
+        var errorSmall = new double[tasks];
+        var balance = new double[tasks];
+        // Tasks are independent and each fills its own slot, so two threads give the same numbers as one.
+        Parallel.For(0, tasks, new ParallelOptions { MaxDegreeOfParallelism = 2 }, t =>
         {
-            var estimate = Shapley.MonteCarlo(gains, s, k, (ulong)seed);
-            Assert.Equal(k, estimate.Permutations);
-            var error = exact.Zip(estimate.Values, (a, b) => Math.Abs(a - b)).Max();
-            worst = Math.Max(worst, error);
-            if (error >= accuracy.Epsilon) failures++;
+            var gains = ReplicaTask(m, 200, (ulong)(20_000 + t));
+            var exact = Shapley.Exact(gains, 0.0).Values;
+            var estimate = Shapley.MonteCarlo(gains, 0.0, k, (ulong)t);
+            error[t] = MaxError(exact, estimate.Values);
             // each walk is a permutation: the estimates always sum to G(all) - G(empty)
-            Assert.Equal(exact.Sum(), estimate.Values.Sum(), 10);
-        }
-        Assert.True(failures <= accuracy.Delta * runs, $"{failures} of {runs} runs had max error >= eps (worst {worst})");
-        // sanity: the estimate is not trivially exact (the test can fail)
-        Assert.True(worst > 0);
+            balance[t] = Math.Abs(estimate.Values.Sum() - exact.Sum());
+            errorSmall[t] = MaxError(exact, Shapley.MonteCarlo(gains, 0.0, k / 100, (ulong)t).Values);
+        });
+        var failures = error.Count(e => e > accuracy.Epsilon);
+        var failuresSmall = errorSmall.Count(e => e > accuracy.Epsilon);
+        output.WriteLine($"K = {k}: {failures} of {tasks} tasks above eps (worst {error.Max():F4}); K/100 = {k / 100}: {failuresSmall} (worst {errorSmall.Max():F4})");
+        Assert.True(failures <= accuracy.Delta * tasks, $"K = {k}: {failures} of {tasks} tasks had max error > eps (worst {error.Max()})");
+        Assert.True(failuresSmall > accuracy.Delta * tasks, $"K/100 = {k / 100}: only {failuresSmall} of {tasks} tasks had max error > eps: the test has no power");
+        Assert.All(balance, b => Assert.True(b <= 1e-10, $"estimates sum off G(all) - G(empty) by {b}"));
     }
-
     [Fact]
     public void Monte_carlo_is_deterministic_per_seed_and_converges()
     {
