@@ -63,7 +63,7 @@ public sealed record MarketParameters
     /// <summary>K, the number of random permutations of PD_A* (Alg. 2) when no target accuracy is set.</summary>
     public int ShapleyPermutations { get; init; } = 200;
 
-    /// <summary>When set, PD_A* samples permutations until this accuracy is reached (capped at Thm 5.3's K).</summary>
+    /// <summary>When set, PD_A* samples permutations until this accuracy is reached (at most Shapley.UntilAccurateCap: Thm 5.3's K, more for small M).</summary>
     public ShapleyAccuracy? ShapleyTarget { get; init; }
 
     /// <summary>Exact Shapley over all 2^M coalitions instead of Monte Carlo (M &lt;= 24; the oracle, and affordable for M = 20).</summary>

@@ -151,6 +151,6 @@ public class SimulateCommandTests
         Assert.Equal(0, target.Code);
         using var doc = JsonDocument.Parse(target.Out.Split('\n')[0]);
         var k = doc.RootElement.GetProperty("permutations").GetInt32();
-        Assert.InRange(k, 2, Shapley.PaperPermutations(4, new ShapleyAccuracy(0.2, 0.2)));
+        Assert.InRange(k, 2, Shapley.UntilAccurateCap(4, new ShapleyAccuracy(0.2, 0.2)));
     }
 }
