@@ -121,7 +121,7 @@ public sealed record PaymentCharged(
 /// task's charge (its revenue) and quoted price for the market's history.
 /// </summary>
 public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] Weights, long Updates, double MeanPrice,
-    decimal? Charge = null, double? Price = null);
+    decimal? Charge = null, double? Price = null, string? BuyerId = null);
 
 /// <summary>A seller's payout for a task: its PD_B* share and the amount (rounded down to the ledger's unit).</summary>
 public sealed record SellerPaid(Guid TaskId, string SellerId, double Share, decimal Amount);

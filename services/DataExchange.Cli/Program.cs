@@ -79,6 +79,14 @@ namespace DataExchange.Cli
                                         move parked messages back to the queue they came from (once the cause is fixed)
                 --rabbitmq URI          the bus (default DX_RABBITMQ); --management URL its management API (default :55673)
 
+              dx participants add buyer|seller ID   make a participant: its own broker account (generated password) with
+                                        permission on its own names only, its durable queue (bound to what the market
+                                        sends it and to the public prices), a buyer's task exchange; prints its AMQP URI
+                                        and HTTP API key (needs DX_KEY_SECRET)
+              dx participants list      the participants, with what waits in each queue
+              dx participants revoke ID close a participant: broker account, connections, queue and HTTP key
+                --rabbitmq URI          the operator's bus account (default DX_RABBITMQ); --management URL (default :55673)
+
               dx help                   this text
             """;
 
@@ -96,6 +104,7 @@ namespace DataExchange.Cli
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
                     "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
                     "errors" => Errors.ErrorsCommand.Run(args[1..], stdout, stderr),
+                    "participants" => Participants.ParticipantsCommand.Run(args[1..], stdout, stderr),
                     "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
                     "watch" when args.Length > 1 && args[1] == "payouts" => Watch.WatchPayoutsCommand.Run(args[2..], stdout, stderr),
                     "report" => Reports.ReportCommand.Run(args[1..], stdout, stderr),
