@@ -1,7 +1,7 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>
-/// Everything the linear model needs from one task, reduced to small Gram matrices (DESIGN.md, Performance).
+/// Everything the linear model needs from one task, reduced to small Gram matrices (README, "Speed").
 /// With Z = [X_1..X_M, E_1..E_M] centred by the training means, the features allocated at noise level s are
 /// X + sE, so their Gram matrix is XX' + s(XE' + EX') + s^2 EE' on either part of the series. A fit then costs
 /// O(k^3) and a held-out error O(k^2), independent of T.

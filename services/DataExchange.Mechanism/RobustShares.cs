@@ -5,7 +5,7 @@ public static class RobustShares
 {
     /// <summary>
     /// SM(X_m, X_j) = |cos(X_m, X_j)| for every pair (Ex. 4.3), on rows normalised to unit length: a plain
-    /// |X X'| (the seed's slip 2) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
+    /// |X X'| (as the report the project grew from wrote it) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
     /// </summary>
     public static double[,] Similarity(FeatureSet sellers)
     {

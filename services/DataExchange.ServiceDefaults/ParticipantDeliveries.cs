@@ -25,8 +25,10 @@ public static class ParticipantDeliveries
             case TaskSubmitted t:
                 yield return Buyer(t.BuyerId, new TaskAccepted(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.FromStep, t.Target.Length, t.SellerIds.Length, t.SubmittedAt));
                 break;
-            case TaskRejected r when MarketLimits.IdProblem(r.BuyerId) is null:
-                yield return Buyer(r.BuyerId!, r);
+            case TaskRejected r:
+                // A task without a valid buyer id belongs to no participant: the routing key "buyer" alone reaches the
+                // operator's observer (buyer.#) and no participant's queue (each is bound to buyer.ID).
+                yield return MarketLimits.IdProblem(r.BuyerId) is null ? Buyer(r.BuyerId!, r) : new(ParticipantBus.Deliveries, "buyer", r);
                 break;
             case PredictionDelivered p:
                 yield return Buyer(p.BuyerId, p);

@@ -23,6 +23,8 @@ namespace DataExchange.Integration.Tests;
 [Collection(MarketCollection.Name)]
 public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper output)
 {
+    private const int Steps = 300;
+
     [Fact]
     public Task Participants_see_and_act_on_only_their_own_business() => market.Run(async () =>
     {
@@ -51,7 +53,8 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
                 Assert.True(response.IsSuccessStatusCode, $"{path}: {response.StatusCode}");
             }
             await Post("/sellers", new RegisterSeller(sellers[m]));
-            await Post($"/sellers/{sellers[m]}/observations", new { fromStep = 0, values = scenario.Sellers.Row(m + 3).ToArray().Select(v => v * 1.01).ToArray() });
+            // 300 steps: the participants' tasks (300 steps) use these sellers, the other tests' 400-step tasks do not.
+            await Post($"/sellers/{sellers[m]}/observations", new { fromStep = 0, values = scenario.Sellers.Row(m + 3)[..Steps].ToArray().Select(v => v * 1.01).ToArray() });
         }
 
         var clients = new Dictionary<string, MarketClient>();
@@ -69,12 +72,12 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
                 for (var n = 0; n < 3; n++)
                 {
                     var b = scenario.Buyers[60 + 3 * k + n];
-                    var task = new SubmitPredictionTask(Guid.NewGuid(), buyers[k], b.Valuation, b.Target, 0, null, marketId);
+                    var task = new SubmitPredictionTask(Guid.NewGuid(), buyers[k], b.Valuation, b.Target[..Steps], 0, null, marketId);
                     await clients[buyers[k]].SubmitAsync(task, ct);
                     own[buyers[k]].Add(task.TaskId);
                 }
             }
-            var forged = new SubmitPredictionTask(Guid.NewGuid(), buyers[1], 1.5, scenario.Buyers[70].Target, 0, null, marketId);
+            var forged = new SubmitPredictionTask(Guid.NewGuid(), buyers[1], 1.5, scenario.Buyers[70].Target[..Steps], 0, null, marketId);
             await clients[buyers[0]].SubmitAsync(forged, ct);
             foreach (var b in buyers) await clients[b].WaitAllAsync(own[b], TimeSpan.FromMinutes(3), null, ct);
             var refusal = await clients[buyers[0]].WaitAsync(forged.TaskId, r => r.Rejected is not null, TimeSpan.FromSeconds(60), ct);
@@ -86,6 +89,9 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
             // Let every payout arrive, then check what each received: all its own messages and none of anyone else's.
             Assert.True(await MarketFixture.EventuallyAsync(() => Task.FromResult(sellers.All(s =>
                 allTasks.All(t => clients[s].Report(t).Payouts.ContainsKey(s)))), TimeSpan.FromSeconds(60), ct), "a seller missed a payout");
+            // A task's price update may come after its settlement (pricing and payout both consume its charge).
+            Assert.True(await MarketFixture.EventuallyAsync(() => Task.FromResult(buyers.All(b =>
+                own[b].All(t => clients[b].Report(t).PriceUpdate is not null))), TimeSpan.FromSeconds(60), ct), "a buyer missed its price update");
             await Task.Delay(1000, ct);
             foreach (var b in buyers)
             {
