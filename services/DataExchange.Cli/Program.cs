@@ -20,8 +20,15 @@ namespace DataExchange.Cli
                 --shapley-eps E         with --shapley-delta D: sample until max error < E w.p. 1 - D
                 --shapley-delta D
                 --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
+                --payout-rule R         how each charge is split (README, "Payout rules"; default paper):
+                                          paper           PD_B* as the paper writes it; the withheld part is retained
+                                          renormalised    PD_B* renormalised, all paid out (not replication-robust)
+                                          thresholded     PD_B* counting only similarity above tau (exact copies: 1)
+                                          interventional  Shapley of the full model's coefficients (G), all paid out
+                                          interventional-mse  the same valued by squared error: closed form, all paid out
+                --renormalise           the same as --payout-rule renormalised
                 --lambda L              PD_B* similarity penalty (default ln 2)
-                --renormalise           renormalise PD_B* shares to sum to 1 (balanced, but not replication-robust)
+                --similarity-threshold T  tau of the thresholded rule (default 0.9)
                 --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
                 --integral-points P     gain evaluations per RF* (Gauss-Legendre on [0, min(b, p)], default 15)
                 --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
