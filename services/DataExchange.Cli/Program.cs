@@ -36,6 +36,17 @@ namespace DataExchange.Cli
                 --json                  one JSON line per task, then a summary line
                 --no-progress           no progress bar even on a terminal
 
+              dx payout-rules [options]  the table comparing the payout rules (README, "Payout rules"), from seeded runs:
+                                        per rule the share of the charge paid to sellers on the seed scenario, ms per task,
+                                        and a copier's total payout with 1, 2, 4 copies (exact or noisy) over without
+                --sellers, --steps, --buyers, --seed, --perms   the seed scenario (defaults as for simulate)
+                --exact-tasks N         tasks of the seed scenario also settled with exact Shapley, timed (default 2)
+                --copy-sellers M        sellers of the copy experiments' market before copying (default 12, at most 20)
+                --copy-tasks N          tasks of the copy experiments (default 60); --copy-seed S (default 7)
+                --copy-noise a,b        the copies' noise levels, fractions of the series' s.d. (default 0,0.05,0.1,0.3,0.5)
+                --rules a,b             only these rules (default all); --lambda, --similarity-threshold as for simulate
+                --no-progress           no progress bars
+
               dx market run [options]   the main job against the running services (infra/services.sh start):
                                         registers the sellers over HTTP, publishes the buyer tasks onto the bus,
                                         receives the payouts as a bus subscriber, prints the summary
@@ -101,6 +112,7 @@ namespace DataExchange.Cli
                 return args[0] switch
                 {
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
+                    "payout-rules" => PayoutRulesCommand.Run(args[1..], stdout, stderr),
                     "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
                     "errors" => Errors.ErrorsCommand.Run(args[1..], stdout, stderr),
                     "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
