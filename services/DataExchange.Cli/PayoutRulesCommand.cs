@@ -166,11 +166,11 @@ public static class PayoutRulesCommand
             var seeds = TaskSeeds.ForTask(seed, n);
             var before = Settle(market.Sellers, y, seeds, exact, rules);
             var copier = ArgMax(before.RefitShares);
-            for (var level = 0; level < levels.Count; level++)
+            foreach (var noise in levels)
             {
-                var noise = levels[level];
-                // One noise stream per level: the first copy is the same whether the copier makes 1, 2 or 4.
-                var copySeed = SeededRandom.Derive(seeds.Noise, 100 + (ulong)level);
+                // One noise stream per task and level (named by the level itself, so any --copy-noise list draws the
+                // same copies): the first copy is the same whether the copier makes 1, 2 or 4.
+                var copySeed = SeededRandom.Derive(seeds.Noise, 1000 + (ulong)Math.Round(noise * 1e6));
                 foreach (var copies in CopyCounts)
                 {
                     var sellers = SyntheticMarket.WithCopies(market.Sellers, copier, copies, noise, copySeed);
