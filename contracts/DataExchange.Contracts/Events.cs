@@ -85,7 +85,8 @@ public sealed record MechanismTerms(
     double? ShapleyDelta,
     int LedgerDecimals,
     decimal MarketFeeRate,
-    string? PayoutRule = null);
+    string? PayoutRule = null,
+    double? SimilarityThreshold = null);
 
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
 /// <remarks>Market-internal: it carries the task's noise seed.</remarks>
