@@ -289,4 +289,37 @@ public sealed class CatchUpTests(CatchUpFixture market)
         var resume = long.Parse(Read(stderr, errText).Split("resume with --since ")[1].Trim(), CultureInfo.InvariantCulture);
         Assert.True(resume >= lines[^1].Cursor, $"resume point {resume} is before the last caught-up line {lines[^1].Cursor}");
     });
+
+    [Fact]
+    public Task Market_run_that_times_out_lists_the_unconfirmed_tasks_with_exit_code_5() => market.Run(async () =>
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var ct = cts.Token;
+        await market.EnsureSellersAsync(Scenarios.Standard.Value.Sellers, ct);
+        // A bus where no service listens: the tasks are published and never settle.
+        var vhost = $"{market.Vhost}-silent";
+        await market.Rabbit.CreateVhostAsync(vhost, ct);
+        try
+        {
+            var silent = new UriBuilder(market.RabbitMq) { Path = "/" + Uri.EscapeDataString(vhost) }.Uri.ToString();
+            Environment.SetEnvironmentVariable("DX_KEY_SECRET", market.KeySecret);
+            var (outText, errText) = (new StringWriter(CultureInfo.InvariantCulture), new StringWriter(CultureInfo.InvariantCulture));
+            // The standard scenario's sellers (same seed and shape), so registering them again changes nothing.
+            var code = DataExchange.Cli.Dx.Run(["market", "run", "--sellers", "20", "--steps", "400", "--seed", "42", "--buyers", "3",
+                "--timeout", "3", "--no-progress", "--ingestion", market.IngestionUrl, "--rabbitmq", silent], outText, errText);
+            var err = errText.ToString();
+            Assert.True(code == 5, $"exit {code}: {err}");
+            Assert.Contains("3 of 3 tasks unconfirmed after 3 s", err);
+            Assert.Contains("dx audit task ID", err);
+            Assert.DoesNotContain("   at ", err);
+            var listed = outText.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(3, listed.Length);
+            Assert.All(listed, l => Guid.Parse(l));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DX_KEY_SECRET", null);
+            await market.Rabbit.DeleteVhostAsync(vhost, CancellationToken.None);
+        }
+    });
 }
