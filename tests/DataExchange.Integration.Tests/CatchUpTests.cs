@@ -322,4 +322,19 @@ public sealed class CatchUpTests(CatchUpFixture market)
             await market.Rabbit.DeleteVhostAsync(vhost, CancellationToken.None);
         }
     });
+
+    [Fact]
+    public Task Cursors_survive_a_projection_rebuild() => market.Run(async () =>
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var ct = cts.Token;
+        var ids = await SettledAsync(ct);
+        var seller = Seller(7);
+        var before = await LinesAsync(seller, ids.Length, 100, ct);
+        var results = await DataExchange.Cli.Reports.ProjectionsCommand.RebuildAsync(market.Postgres,
+            [SettlementProjections.PayoutSchema, SettlementProjections.AllocationSchema], new StringWriter(), TimeSpan.FromMinutes(2), ct);
+        Assert.Equal(["SellerAccount", "TaskSettlement", "PayoutLine", "BuyerPurchase", "BuyerResult"], results.Select(r => r.Projection));
+        var after = await LinesAsync(seller, before.Count, 100, ct);
+        Assert.Equal(before, after);
+    });
 }
