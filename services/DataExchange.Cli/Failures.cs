@@ -38,9 +38,9 @@ public static class Failures
                 case RabbitMqConnectionException or BrokerUnreachableException:
                     return (BusUnreachable, $"cannot reach the bus (RabbitMQ): {x.Message} ({Innermost(x)}); is it running (infra/up.sh)? Give --rabbitmq URI or DX_RABBITMQ");
                 case NpgsqlException pg:
-                    return (StoreUnreachable, $"the event store (PostgreSQL) failed: {(pg is PostgresException p ? p.MessageText : Innermost(pg))}; is it running (infra/up.sh)? Give --postgres CONN or DX_POSTGRES");
+                    return (StoreUnreachable, $"the event store (PostgreSQL) failed: {(pg is PostgresException p ? p.MessageText : $"{pg.Message} ({Innermost(pg)})")}; is it running (infra/up.sh)? Give --postgres CONN or DX_POSTGRES");
                 case HttpRequestException h:
-                    return (HttpUnreachable, $"cannot reach the market over HTTP ({h.Message}); are the services running (infra/services.sh start)? Check --ingestion/--pricing/--payout or DX_*_URL");
+                    return (HttpUnreachable, $"cannot reach a server over HTTP ({h.Message}); are the services (infra/services.sh start) or RabbitMQ's management API running? Check --ingestion, --pricing, --payout, --management or DX_*_URL");
                 case TaskCanceledException { InnerException: TimeoutException }:
                     return (HttpUnreachable, "the market did not answer over HTTP in time; are the services running and not overloaded?");
             }

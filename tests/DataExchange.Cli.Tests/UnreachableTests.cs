@@ -70,7 +70,7 @@ public class UnreachableTests
         var e = Assert.ThrowsAny<Exception>(() => catchUp.LinesAsync(0, null, CancellationToken.None).GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
         var stderr = new StringWriter(CultureInfo.InvariantCulture);
         Assert.Equal(6, Failures.Report(e, stderr));
-        Assert.Contains($"cannot reach the market over HTTP (Connection refused (127.0.0.1:{port}))", stderr.ToString());
+        Assert.Contains($"cannot reach a server over HTTP (Connection refused (127.0.0.1:{port}))", stderr.ToString());
         NoStackTrace(stderr.ToString());
     }
 
@@ -81,6 +81,7 @@ public class UnreachableTests
             $"Host=127.0.0.1;Port={ClosedPort()};Username=dx;Password=hidden-password;Database=dx;Timeout=5");
         Assert.Equal(8, code);
         Assert.Contains("the event store (PostgreSQL) failed", err);
+        Assert.Contains("127.0.0.1", err);
         Assert.DoesNotContain("hidden-password", err);
         NoStackTrace(err);
     }
