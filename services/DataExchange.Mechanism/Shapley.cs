@@ -29,9 +29,12 @@ public static class Shapley
 
     /// <summary>Monte Carlo with K random permutations from the seed; one walk gives every seller one sample.</summary>
     public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed)
+        => MonteCarloOf(new CoalitionWalker(gains.System(noiseScale)), permutations, seed);
+
+    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(permutations);
-        var sampler = new PermutationSampler(gains.System(noiseScale), seed);
+        var sampler = new PermutationSampler(game, seed);
         for (var k = 0; k < permutations; k++) sampler.Walk();
         return new ShapleyEstimate(sampler.Means(), permutations);
     }
@@ -42,11 +45,15 @@ public static class Shapley
     /// Never draws more than <see cref="UntilAccurateCap"/>. Reports the number of permutations it used.
     /// </summary>
     public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed)
+        => UntilAccurateOf(new CoalitionWalker(gains.System(noiseScale)), accuracy, seed);
+
+    /// <summary>The same stopping rule for any game whose values lie in [0, 1] (marginals in [-1, 1], as the rule assumes).</summary>
+    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed)
     {
         accuracy.Validate();
-        var m = gains.Moments.Sellers;
+        var m = game.Sellers;
         var rule = AccuracyRule.For(m, accuracy);
-        var sampler = new PermutationSampler(gains.System(noiseScale), seed);
+        var sampler = new PermutationSampler(game, seed);
         var k = 0;
         foreach (var checkpoint in rule.Checkpoints)
         {
@@ -95,7 +102,12 @@ public static class Shapley
         var walker = new CoalitionWalker(sys);
         g[0] = sys.EmptyGain;
         Visit(walker, g, 0, 0, g[0]);
+        return new ShapleyEstimate(FromGains(g, m), 0);
+    }
 
+    /// <summary>phi(m) = sum over S not containing m of |S|!(M-|S|-1)!/M! (g[S + m] - g[S]), from every coalition's value g[mask].</summary>
+    internal static double[] FromGains(double[] g, int m)
+    {
         // weight[s] = s! (M - s - 1)! / M!, by a recurrence that stays in range for M up to 24.
         var weight = new double[m];
         weight[0] = 1.0 / m;
@@ -111,7 +123,7 @@ public static class Shapley
                 if ((mask & (1 << j)) == 0)
                     phi[j] += w * (g[mask | (1 << j)] - gm);
         }
-        return new ShapleyEstimate(phi, 0);
+        return phi;
     }
 
     private static void Visit(CoalitionWalker walker, double[] g, int mask, int next, double parentGain)
@@ -130,7 +142,7 @@ public static class Shapley
     /// <summary>Permutation walks with running means and variances of each seller's marginal gain (Welford).</summary>
     private sealed class PermutationSampler
     {
-        private readonly CoalitionWalker _walker;
+        private readonly ICoalitionGame _game;
         private readonly SeededRandom _rng;
         private readonly int[] _order;
         private readonly double[] _mean;
@@ -138,26 +150,26 @@ public static class Shapley
         private readonly double _empty;
         private int _n;
 
-        public PermutationSampler(GainSystem sys, ulong seed)
+        public PermutationSampler(ICoalitionGame game, ulong seed)
         {
-            _walker = new CoalitionWalker(sys);
+            _game = game;
             _rng = new SeededRandom(seed);
-            _order = Enumerable.Range(0, sys.Sellers).ToArray();
-            _mean = new double[sys.Sellers];
-            _m2 = new double[sys.Sellers];
-            _empty = sys.EmptyGain;
+            _order = Enumerable.Range(0, game.Sellers).ToArray();
+            _mean = new double[game.Sellers];
+            _m2 = new double[game.Sellers];
+            _empty = game.EmptyGain;
         }
 
         public void Walk()
         {
             // Each walk shuffles the previous order: still a uniform permutation, and one stream of the seed.
             _rng.Shuffle(_order);
-            _walker.Reset();
+            _game.Reset();
             _n++;
             var previous = _empty;
             foreach (var j in _order)
             {
-                var gain = _walker.Push(j) ? _walker.Gain() : previous;
+                var gain = _game.Join(j, previous);
                 var x = gain - previous;
                 var d = x - _mean[j];
                 _mean[j] += d / _n;
