@@ -24,4 +24,11 @@ app.MapGet("/tasks/{taskId:guid}/prediction", async (Guid taskId, HttpContext ht
         ? Results.Ok(p)
         : Results.NotFound();
 }).WithName("GetPrediction");
+// A buyer's own results in log order after a cursor (or from a time): what a buyer that was away missed.
+app.MapGet("/buyers/{buyerId}/results", async (string buyerId, HttpContext http, Marten.IQuerySession session, ParticipantKeys keys, CancellationToken ct) =>
+{
+    if (keys.Deny(http, ParticipantRole.Buyer, buyerId) is { } denied) return denied;
+    var (query, problem) = CatchUpQuery.Parse(http.Request, BuyerCatchUp.DefaultLimit, BuyerCatchUp.MaxLimit);
+    return problem ?? Results.Ok(await BuyerCatchUp.PageAsync(session, buyerId, query!, ct));
+}).WithName("GetBuyerResults");
 app.Run();

@@ -62,7 +62,7 @@ namespace DataExchange.Cli
                 --rate R --duration S   open loop: R tasks per second for S seconds, each task's latency from its own publish
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
                 --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
-                --timeout S             give up after S seconds (default 600)
+                --timeout S             give up after S seconds (default 600): exit 5, the unconfirmed tasks' ids on stdout
                 --watch payouts|settled receive every SellerPaid (default) or only settlements (lighter observer)
                 --json, --no-progress   as for simulate
 
@@ -74,6 +74,11 @@ namespace DataExchange.Cli
 
               dx watch payouts [options] print each SellerPaid as it arrives on the bus (time, task, seller, share, amount)
                 --seller ID             only this seller's payouts
+                --since CURSOR          first catch up on the seller's lines after CURSOR from the payout log (0 = all;
+                                        each caught-up line ends with its cursor), then go on live; each line once
+                --from TIME             the same, from the first line settled at or after TIME (ISO-8601, UTC)
+                --payout URL            payout's HTTP address (default http://127.0.0.1:5083 or DX_PAYOUT_URL)
+                --key KEY               the seller's API key (default DX_API_KEY, else issued from DX_KEY_SECRET)
                 --count N               exit after N lines (default: until Ctrl+C)
                 --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
 
@@ -106,6 +111,16 @@ namespace DataExchange.Cli
                 --rabbitmq URI          the operator's bus account (default DX_RABBITMQ); --management URL (default :55673)
 
               dx help                   this text
+
+            Exit codes:
+              0  done                      1  dx market run: not every task settled or rejected
+              2  bad command line          3  market file refused          4  dx audit: a field differs
+              5  not there yet: tasks unconfirmed at --timeout (their ids on stdout; look one up with dx audit task ID
+                 or the catch-up endpoints), a task unknown or unsettled (audit), projections not created (report)
+              6  a service unreachable over HTTP (or no answer in time)
+              7  the bus (RabbitMQ) unreachable   8  the event store (PostgreSQL) unreachable or failing
+              9  the market refused a request (HTTP 4xx/5xx: a key, a bad value)
+              70 an unexpected failure (a bug: DX_DEBUG=1 prints where)
             """;
 
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -131,20 +146,16 @@ namespace DataExchange.Cli
                     _ => throw new UsageException($"'{args[0]}': unknown command (see dx help)"),
                 };
             }
-            catch (UsageException e)
+            catch (TasksUnconfirmedException e)
             {
-                stderr.WriteLine($"dx: {e.Message}");
-                return 2;
+                // The ids on stdout (one per line, for a script), the explanation on stderr.
+                foreach (var id in e.Unconfirmed) stdout.WriteLine(id);
+                return Failures.Report(e, stderr);
             }
-            catch (MarketFileException e)
+            catch (Exception e)
             {
-                stderr.WriteLine($"dx: market file refused: {e.Message}");
-                return 3;
-            }
-            catch (HttpRequestException e)
-            {
-                stderr.WriteLine($"dx: cannot reach the market over HTTP ({e.Message}); are the services running? (infra/services.sh start)");
-                return 6;
+                // No command ends with a stack trace: each failure gets a sentence and its exit code.
+                return Failures.Report(e, stderr);
             }
         }
     }

@@ -248,19 +248,24 @@ public static class SettlementProjections
         o.RebuildFlushThreshold = RebuildFlushThreshold;
     }
 
-    /// <summary>SellerAccount and TaskSettlement over the payout service's log.</summary>
+    /// <summary>SellerAccount, TaskSettlement and PayoutLine (a seller's catch-up) over the payout service's log.</summary>
     public static void Payout(StoreOptions opts)
     {
         opts.Projections.Add(new SellerAccountProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
         opts.Projections.Snapshot<TaskSettlement>(SnapshotLifecycle.Async, Tune);
         opts.Schema.For<TaskSettlement>().Index(t => t.SettledAt);
+        opts.Projections.Add(new PayoutLineProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+        // A page of one seller's lines after a cursor is a range scan of this index, however long the log.
+        opts.Schema.For<PayoutLine>().Index(l => new { l.SellerId, l.Cursor });
     }
 
-    /// <summary>BuyerPurchase over the allocation service's log.</summary>
+    /// <summary>BuyerPurchase and BuyerResult (a buyer's catch-up) over the allocation service's log.</summary>
     public static void Allocation(StoreOptions opts)
     {
         opts.Projections.Add(new BuyerPurchaseProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
         opts.Schema.For<BuyerPurchase>().Index(p => p.BuyerId);
+        opts.Projections.Add(new BuyerResultProjection(), ProjectionLifecycle.Async, asyncConfiguration: Tune);
+        opts.Schema.For<BuyerResult>().Index(r => new { r.BuyerId, r.Cursor });
     }
 
     /// <summary>MarketHistory and PriceUpdate over the pricing service's log.</summary>

@@ -198,7 +198,7 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
         var progress = new StringWriter();
         var results = await ProjectionsCommand.RebuildAsync(market.Postgres, SettlementProjections.Schemas, progress, TimeSpan.FromMinutes(2), ct);
         output.WriteLine(progress.ToString());
-        Assert.Equal(["SellerAccount", "TaskSettlement", "BuyerPurchase", "MarketHistory", "PriceUpdate"], results.Select(r => r.Projection));
+        Assert.Equal(["SellerAccount", "TaskSettlement", "PayoutLine", "BuyerPurchase", "BuyerResult", "MarketHistory", "PriceUpdate"], results.Select(r => r.Projection));
         Assert.Contains("events/s", progress.ToString());
 
         foreach (var f in formats)

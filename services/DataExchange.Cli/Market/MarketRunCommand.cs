@@ -48,6 +48,7 @@ public static class MarketRunCommand
         if (!ParticipantKeys.FromEnvironment().Configured)
             throw new UsageException("DX_KEY_SECRET is not set: the sellers' keys are issued with the market's secret (infra/services.sh keeps it in the data directory; ./run.sh exports it)");
 
+        BusReachability.CheckAsync(rabbit, TimeSpan.FromSeconds(10), CancellationToken.None).GetAwaiter().GetResult();
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
@@ -88,7 +89,7 @@ public static class MarketRunCommand
             {
                 // One at a time: the price update of task n is applied before task n + 1 is quoted, as in dx simulate.
                 await client.SubmitAsync(Task(n), ct);
-                await client.WaitAsync(ids[n], r => r.Rejected is not null || (r.Done(o.WatchPayouts) && r.PriceUpdate is not null), o.Timeout, ct);
+                await Confirmed(client, ids, o, progress, () => client.WaitAsync(ids[n], r => r.Rejected is not null || (r.Done(o.WatchPayouts) && r.PriceUpdate is not null), o.Timeout, ct));
                 progress?.Report(n + 1);
             }
         }
@@ -105,14 +106,14 @@ public static class MarketRunCommand
                 publishes.Add(client.SubmitAsync(Task(n), ct));
             }
             await System.Threading.Tasks.Task.WhenAll(publishes);
-            await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
+            await Confirmed(client, ids, o, progress, () => client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct));
         }
         else
         {
             // A burst: every task published at once (publishes overlap; the broker confirms each).
             await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
                 async (n, token) => await client.SubmitAsync(Task(n), token));
-            await client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct);
+            await Confirmed(client, ids, o, progress, () => client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct));
         }
         var elapsed = clock.Elapsed;
         var generatorCpu = Environment.CpuUsage.TotalTime - cpuAtStart;
@@ -121,6 +122,24 @@ public static class MarketRunCommand
         if (jsonLines is not null)
             for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
         return RunSummary.From(scenario, reports, elapsed) with { GeneratorCpu = generatorCpu };
+    }
+
+    /// <summary>
+    /// Waits as <paramref name="wait"/> does; at the timeout, not a crash but the published tasks not heard settled or
+    /// rejected (the market may still settle them), for dx to list with exit code 5.
+    /// </summary>
+    private static async Task Confirmed(MarketClient client, Guid[] ids, RunOptions o, ProgressBar? progress, Func<Task> wait)
+    {
+        try
+        {
+            await wait();
+        }
+        catch (TimeoutException e) when (e is not TasksUnconfirmedException)
+        {
+            progress?.Done();
+            var unconfirmed = ids.Where(id => { var r = client.Report(id); lock (r) return r.PublishedAt > 0 && !r.Done(o.WatchPayouts); }).ToList();
+            throw new TasksUnconfirmedException(unconfirmed, ids.Length, o.Timeout);
+        }
     }
 
     private static string TaskLine(int index, TaskReport r) => JsonSerializer.Serialize(new

@@ -1,0 +1,29 @@
+using DataExchange.ServiceDefaults;
+using DataExchange.Settlement;
+using Marten;
+
+namespace DataExchange.Payout;
+
+/// <summary>A seller's payment lines after a cursor (or from a time), in the payout log's order.</summary>
+public static class SellerCatchUp
+{
+    public const int DefaultLimit = 100, MaxLimit = 1000;
+
+    public static async Task<PayoutLinePage> PageAsync(IQuerySession session, string sellerId, CatchUpQuery q, CancellationToken ct)
+    {
+        var query = session.Query<PayoutLine>().Where(l => l.SellerId == sellerId && l.Cursor > q.After);
+        if (q.From is { } from) query = query.Where(l => l.SettledAt >= from);
+        var lines = await query.OrderBy(l => l.Cursor).Take(q.Limit).ToListAsync(ct);
+        long next;
+        if (lines.Count > 0) next = lines[^1].Cursor;
+        else if (q.From is null) next = q.After;
+        else
+        {
+            // Nothing at or after the time yet: every line there is now is older, so the next page starts after the newest.
+            var newest = await session.Query<PayoutLine>().Where(l => l.SellerId == sellerId)
+                .OrderByDescending(l => l.Cursor).Select(l => l.Cursor).Take(1).ToListAsync(ct);
+            next = newest.Count > 0 ? newest[0] : 0;
+        }
+        return new PayoutLinePage(sellerId, lines.Select(PayoutLineView.Of).ToList(), next, lines.Count < q.Limit);
+    }
+}
