@@ -8,7 +8,7 @@ namespace DataExchange.Cli;
 /// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
 public static class SimulateCommand
 {
-    private static readonly HashSet<string> Flags = ["--exact-shapley", "--json", "--no-progress", "--renormalise"];
+    private static readonly HashSet<string> Flags = ["--antithetic", "--exact-shapley", "--json", "--no-progress", "--renormalise"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -24,6 +24,8 @@ public static class SimulateCommand
         var eps = a.String("--shapley-eps");
         var delta = a.String("--shapley-delta");
         var exact = a.Flag("--exact-shapley");
+        var relative = a.String("--shapley-relative");
+        var antithetic = a.Flag("--antithetic");
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var lambda = a.Double("--lambda", Math.Log(2));
@@ -34,6 +36,7 @@ public static class SimulateCommand
         var expected = a.String("--expected-tasks");
         a.RejectUnknown();
         if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
+        if (relative is not null && eps is not null) throw new UsageException("--shapley-relative takes the place of --shapley-eps/--shapley-delta");
 
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
@@ -45,6 +48,8 @@ public static class SimulateCommand
             ShapleyPermutations = perms,
             ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
             ExactShapley = exact,
+            ShapleyRelativeError = relative is null ? null : a.Double("--shapley-relative", 0),
+            ShapleyAntithetic = antithetic,
             RobustnessLambda = lambda,
             RenormaliseRobustShares = renormalise,
             RidgeAlpha = ridge,

@@ -95,8 +95,9 @@ public static class MarketTask
     {
         var p = gains.Parameters;
         return p.ExactShapley ? Shapley.Exact(gains, s)
-            : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
-            : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
+            : p.ShapleyRelativeError is { } r ? Shapley.UntilRelative(gains, s, r, permutationSeed, p.ShapleyAntithetic)
+            : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed, p.ShapleyAntithetic)
+            : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed, p.ShapleyAntithetic);
     }
 
     private static SettlementOutcome Settle(ShapleyEstimate shapley, FeatureSet sellers, decimal charge, MarketParameters p)
