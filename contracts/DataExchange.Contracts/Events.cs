@@ -83,7 +83,9 @@ public sealed record MechanismTerms(
     double? ShapleyEpsilon,
     double? ShapleyDelta,
     int LedgerDecimals,
-    decimal MarketFeeRate);
+    decimal MarketFeeRate,
+    double? ShapleyRelativeError = null,
+    bool ShapleyAntithetic = false);
 
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
 /// <remarks>Market-internal: it carries the task's noise seed.</remarks>

@@ -8,7 +8,8 @@ public static class Terms
 {
     public static MechanismTerms Record(MarketParameters p) => new(
         p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.RenormaliseRobustShares,
-        p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate);
+        p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
+        p.ShapleyRelativeError, p.ShapleyAntithetic);
 
     /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
     public static MarketParameters Apply(MarketParameters p, MechanismTerms t) => p with
@@ -26,6 +27,8 @@ public static class Terms
         ShapleyTarget = t.ShapleyEpsilon is { } e && t.ShapleyDelta is { } d ? new ShapleyAccuracy(e, d) : null,
         LedgerDecimals = t.LedgerDecimals,
         MarketFeeRate = t.MarketFeeRate,
+        ShapleyRelativeError = t.ShapleyRelativeError,
+        ShapleyAntithetic = t.ShapleyAntithetic,
     };
 
     /// <summary>
