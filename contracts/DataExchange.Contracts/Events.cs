@@ -68,7 +68,8 @@ public sealed record TaskPriced(
 
 /// <summary>
 /// The mechanism's settings a service used for a task, recorded so the task can be recomputed exactly (dx audit).
-/// Names follow MarketParameters; Gain is "NormalisedRmse" or "RSquared".
+/// Names follow MarketParameters; Gain is "NormalisedRmse" or "RSquared". PayoutRule is "thresholded", "interventional"
+/// or "interventional-mse"; null for the paper's PD_B* and the renormalised one, which RenormaliseRobustShares tells apart.
 /// </summary>
 public sealed record MechanismTerms(
     double NoiseSigma,
@@ -84,6 +85,7 @@ public sealed record MechanismTerms(
     double? ShapleyDelta,
     int LedgerDecimals,
     decimal MarketFeeRate,
+    string? PayoutRule = null,
     double? ShapleyRelativeError = null,
     bool ShapleyAntithetic = false);
 
@@ -123,7 +125,7 @@ public sealed record PaymentCharged(
 /// task's charge (its revenue) and quoted price for the market's history.
 /// </summary>
 public sealed record MarketPriceUpdated(Guid TaskId, string MarketId, double[] Weights, long Updates, double MeanPrice,
-    decimal? Charge = null, double? Price = null);
+    decimal? Charge = null, double? Price = null, string? BuyerId = null);
 
 /// <summary>A seller's payout for a task: its PD_B* share and the amount (rounded down to the ledger's unit).</summary>
 public sealed record SellerPaid(Guid TaskId, string SellerId, double Share, decimal Amount);

@@ -24,14 +24,32 @@ namespace DataExchange.Cli
                 --antithetic            permutations in antithetic pairs (each with its reverse): unbiased, fewer
                                         permutations for the same accuracy
                 --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
+                --payout-rule R         how each charge is split (README, "Payout rules"; default paper):
+                                          paper           PD_B* as the paper writes it; the withheld part is retained
+                                          renormalised    PD_B* renormalised, all paid out (not replication-robust)
+                                          thresholded     PD_B* counting only similarity above tau (exact copies: 1)
+                                          interventional  Shapley of the full model's coefficients (G), all paid out
+                                          interventional-mse  the same valued by squared error: closed form, all paid out
+                --renormalise           the same as --payout-rule renormalised
                 --lambda L              PD_B* similarity penalty (default ln 2)
-                --renormalise           renormalise PD_B* shares to sum to 1 (balanced, but not replication-robust)
+                --similarity-threshold T  tau of the thresholded rule (default 0.9)
                 --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
                 --integral-points P     gain evaluations per RF* (Gauss-Legendre on [0, min(b, p)], default 15)
                 --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
                 --top K                 sellers listed in the summary (default 5)
                 --json                  one JSON line per task, then a summary line
                 --no-progress           no progress bar even on a terminal
+
+              dx payout-rules [options]  the table comparing the payout rules (README, "Payout rules"), from seeded runs:
+                                        per rule the share of the charge paid to sellers on the seed scenario, ms per task,
+                                        and a copier's total payout with 1, 2, 4 copies (exact or noisy) over without
+                --sellers, --steps, --buyers, --seed, --perms   the seed scenario (defaults as for simulate)
+                --exact-tasks N         tasks of the seed scenario also settled with exact Shapley, timed (default 2)
+                --copy-sellers M        sellers of the copy experiments' market before copying (default 12, at most 20)
+                --copy-tasks N          tasks of the copy experiments (default 60); --copy-seed S (default 7)
+                --copy-noise a,b        the copies' noise levels, fractions of the series' s.d. (default 0,0.05,0.1,0.3,0.5)
+                --rules a,b             only these rules (default all); --lambda, --similarity-threshold as for simulate
+                --no-progress           no progress bars
 
               dx market run [options]   the main job against the running services (infra/services.sh start):
                                         registers the sellers over HTTP, publishes the buyer tasks onto the bus,
@@ -83,6 +101,14 @@ namespace DataExchange.Cli
                                         move parked messages back to the queue they came from (once the cause is fixed)
                 --rabbitmq URI          the bus (default DX_RABBITMQ); --management URL its management API (default :55673)
 
+              dx participants add buyer|seller ID   make a participant: its own broker account (generated password) with
+                                        permission on its own names only, its durable queue (bound to what the market
+                                        sends it and to the public prices), a buyer's task exchange; prints its AMQP URI
+                                        and HTTP API key (needs DX_KEY_SECRET)
+              dx participants list      the participants, with what waits in each queue
+              dx participants revoke ID close a participant: broker account, connections, queue and HTTP key
+                --rabbitmq URI          the operator's bus account (default DX_RABBITMQ); --management URL (default :55673)
+
               dx help                   this text
             """;
 
@@ -98,8 +124,10 @@ namespace DataExchange.Cli
                 return args[0] switch
                 {
                     "simulate" => SimulateCommand.Run(args[1..], stdout, stderr),
+                    "payout-rules" => PayoutRulesCommand.Run(args[1..], stdout, stderr),
                     "market" when args.Length > 1 && args[1] == "run" => Market.MarketRunCommand.Run(args[2..], stdout, stderr),
                     "errors" => Errors.ErrorsCommand.Run(args[1..], stdout, stderr),
+                    "participants" => Participants.ParticipantsCommand.Run(args[1..], stdout, stderr),
                     "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
                     "watch" when args.Length > 1 && args[1] == "payouts" => Watch.WatchPayoutsCommand.Run(args[2..], stdout, stderr),
                     "report" => Reports.ReportCommand.Run(args[1..], stdout, stderr),

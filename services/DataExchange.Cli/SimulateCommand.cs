@@ -29,7 +29,8 @@ public static class SimulateCommand
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var lambda = a.Double("--lambda", Math.Log(2));
-        var renormalise = a.Flag("--renormalise");
+        var rule = ParseRule(a.String("--payout-rule"), a.Flag("--renormalise"));
+        var threshold = a.Double("--similarity-threshold", MarketParameters.Default.SimilarityThreshold);
         var ridge = a.Double("--ridge", 1.0);
         var points = a.Int("--integral-points", 15, 2);
         var top = a.Int("--top", 5, 0);
@@ -51,7 +52,8 @@ public static class SimulateCommand
             ShapleyRelativeError = relative is null ? null : a.Double("--shapley-relative", 0),
             ShapleyAntithetic = antithetic,
             RobustnessLambda = lambda,
-            RenormaliseRobustShares = renormalise,
+            PayoutRule = rule,
+            SimilarityThreshold = threshold,
             RidgeAlpha = ridge,
             IntegralPoints = points,
             ExpectedTasks = expected is null ? Math.Max(1, scenario.Buyers.Count) : a.Int("--expected-tasks", 1, 1),
@@ -105,6 +107,7 @@ public static class SimulateCommand
                     sellers = scenario.Sellers.Sellers,
                     steps = scenario.Sellers.Steps,
                     seed,
+                    payoutRule = PayoutRules.Name(parameters.PayoutRule),
                     totalRevenue = charged,
                     averageRevenue = scenario.Buyers.Count == 0 ? 0m : charged / scenario.Buyers.Count,
                     paidToSellers = earnings.Sum(),
@@ -130,9 +133,10 @@ public static class SimulateCommand
         stdout.WriteLine("===== Simulation Finished =====");
         stdout.WriteLine(string.Format(inv, "Sellers x steps    : {0} x {1}", scenario.Sellers.Sellers, scenario.Sellers.Steps));
         stdout.WriteLine(string.Format(inv, "Total Buyers       : {0}", scenario.Buyers.Count));
+        stdout.WriteLine(string.Format(inv, "Payout rule        : {0}", RuleText(parameters)));
         stdout.WriteLine(string.Format(inv, "Total Revenue      : {0:0.0000}", charged));
         stdout.WriteLine(string.Format(inv, "Average Revenue    : {0:0.0000}", scenario.Buyers.Count == 0 ? 0m : charged / scenario.Buyers.Count));
-        stdout.WriteLine(string.Format(inv, "Paid to sellers    : {0:0.0000}", earnings.Sum()));
+        stdout.WriteLine(string.Format(inv, "Paid to sellers    : {0:0.0000} ({1:0.0} % of the charge)", earnings.Sum(), charged == 0 ? 0m : 100m * earnings.Sum() / charged));
         stdout.WriteLine(string.Format(inv, "Retained by market : {0:0.0000}", retained));
         stdout.WriteLine();
         stdout.WriteLine($"Top {ranked.Count} Sellers by Revenue:");
@@ -143,6 +147,25 @@ public static class SimulateCommand
         stdout.WriteLine(string.Format(inv, "  per task        : Gram build {0:0.000} ms, RF* and revenue curve {1:0.000} ms, Shapley {2:0.000} ms ({3:0.#} permutations), other {4:0.000} ms",
             PhaseMs(TaskPhase.Moments), PhaseMs(TaskPhase.Allocation), PhaseMs(TaskPhase.Shapley), meanPermutations, PhaseMs(TaskPhase.Settlement)));
         return 0;
+    }
+
+    internal static string RuleText(MarketParameters p) => p.PayoutRule switch
+    {
+        PayoutRule.Thresholded => string.Format(CultureInfo.InvariantCulture, "thresholded (tau {0}, lambda {1:0.####})", p.SimilarityThreshold, p.RobustnessLambda),
+        PayoutRule.Paper or PayoutRule.Renormalised => string.Format(CultureInfo.InvariantCulture, "{0} (lambda {1:0.####})", PayoutRules.Name(p.PayoutRule), p.RobustnessLambda),
+        _ => PayoutRules.Name(p.PayoutRule),
+    };
+
+    /// <summary>--payout-rule NAME; --renormalise is kept as another spelling of --payout-rule renormalised.</summary>
+    internal static PayoutRule ParseRule(string? name, bool renormalise)
+    {
+        if (name is null) return renormalise ? PayoutRule.Renormalised : MarketParameters.Default.PayoutRule;
+        PayoutRule rule;
+        try { rule = PayoutRules.Parse(name); }
+        catch (ArgumentException) { throw new UsageException($"--payout-rule: '{name}' is not a payout rule (one of {string.Join(", ", PayoutRules.Names)})"); }
+        if (renormalise && rule != PayoutRule.Renormalised)
+            throw new UsageException($"--renormalise means --payout-rule renormalised, not {PayoutRules.Name(rule)}");
+        return rule;
     }
 
     private static string TaskLine(int index, TaskOutcome o)

@@ -44,6 +44,7 @@ public sealed class FeatureSet
     private readonly Lock _cacheLock = new();
     private SellerMoments? _moments;
     private double[,]? _similarity;
+    private double _similarityThreshold;
 
     /// <summary>
     /// The sellers' own part of every task's moments for a training length (the last one asked for is kept: a market
@@ -58,9 +59,14 @@ public sealed class FeatureSet
         }
     }
 
-    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once; callers must not write to it.</summary>
-    internal double[,] Similarity()
+    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once per threshold (the last kept); callers must not write to it.</summary>
+    internal double[,] Similarity(double threshold = 0.0)
     {
-        lock (_cacheLock) return _similarity ??= RobustShares.Similarity(this);
+        lock (_cacheLock)
+        {
+            if (_similarity is { } cached && _similarityThreshold.Equals(threshold)) return cached;
+            _similarityThreshold = threshold;
+            return _similarity = RobustShares.Similarity(this, threshold);
+        }
     }
 }

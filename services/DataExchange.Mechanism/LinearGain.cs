@@ -1,7 +1,7 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>
-/// Everything the linear model needs from one task, reduced to small Gram matrices (DESIGN.md, Performance).
+/// Everything the linear model needs from one task, reduced to small Gram matrices (README, "Speed").
 /// With Z = [X_1..X_M, E_1..E_M] centred by the training means, the features allocated at noise level s are
 /// X + sE, so their Gram matrix is XX' + s(XE' + EX') + s^2 EE' on either part of the series. A fit then costs
 /// O(k^3) and a held-out error O(k^2), independent of T.
@@ -306,6 +306,25 @@ internal sealed class GainSystem
 }
 
 /// <summary>
+/// A cooperative game over the sellers as a Shapley estimator walks it: a coalition grown one seller at a time,
+/// its value G in [0, 1] after each join. <see cref="CoalitionWalker"/> refits the model (PD_A*);
+/// <see cref="InterventionalGame"/> keeps the full model's coefficients.
+/// </summary>
+internal interface ICoalitionGame
+{
+    int Sellers { get; }
+
+    /// <summary>G of the empty coalition.</summary>
+    double EmptyGain { get; }
+
+    /// <summary>Back to the empty coalition.</summary>
+    void Reset();
+
+    /// <summary>G once seller j has joined the current coalition (<paramref name="previous"/> is G before).</summary>
+    double Join(int j, double previous);
+}
+
+/// <summary>
 /// A coalition grown one feature at a time, with the Cholesky factor of A_SS + alpha I grown by one row a step
 /// (O(k^2)), so a permutation walk of PD_A* or a depth-first walk over all coalitions never refactors.
 /// The held-out products of the members are copied into a packed triangle as they join, so every inner loop
@@ -315,7 +334,7 @@ internal sealed class GainSystem
 /// the fit (beta = 0 for it). That is an exact least-squares solution for OLS and never produces NaN; with the
 /// default ridge (alpha > 0) the pivot is at least alpha, so every feature is kept and the fit is unique.
 /// </summary>
-internal sealed class CoalitionWalker
+internal sealed class CoalitionWalker : ICoalitionGame
 {
     private const double DependencyTolerance = 1e-10;
     private readonly GainSystem _sys;
@@ -416,6 +435,13 @@ internal sealed class CoalitionWalker
     /// <summary>Removes the most recently pushed feature (only after a Push that returned true).</summary>
     public void Pop() => _count--;
 
+    public int Sellers => _m;
+
+    public double EmptyGain => _sys.EmptyGain;
+
+    /// <summary>G after feature j joins (refitted); a dependent feature leaves the fit, and G, as they were.</summary>
+    public double Join(int j, double previous) => Push(j) ? Gain() : previous;
+
     /// <summary>G of the current coalition: solves for beta (back substitution) and scores the held-out part.</summary>
     public double Gain() => _sys.GainFromSse(HeldOutSse());
 
@@ -472,6 +498,15 @@ internal sealed class CoalitionWalker
             _beta[c] = bc;
             Kernels.SubtractScaled(tmp[..c], _l.AsSpan(c * m, c), bc);
         }
+    }
+
+    /// <summary>Coefficients of the current fit on the standardised features, one per seller (0 for those outside it).</summary>
+    public double[] StandardisedCoefficients()
+    {
+        SolveBeta();
+        var b = new double[_m];
+        for (var r = 0; r < _count; r++) b[_members[r]] = _beta[r];
+        return b;
     }
 
     /// <summary>Raw-scale coefficients of the current fit, one per seller (0 for those outside it).</summary>

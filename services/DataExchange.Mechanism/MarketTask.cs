@@ -13,7 +13,12 @@ public sealed record AllocationOutcome(
     int PredictionStart,
     double[] Predictions);
 
-/// <summary>What PD_A*, PD_B* and the decimal split decide for one task's charge.</summary>
+/// <summary>
+/// What the payout rule and the decimal split decide for one task's charge: the sellers' Shapley values (PD_A*, or the
+/// interventional game's for that rule), their shares psi = max(0, phi) / sum max(0, phi), the shares the charge is
+/// split by (PD_B*'s for the paper, renormalised and thresholded rules; the shares themselves for the interventional
+/// rule) and the split.
+/// </summary>
 public sealed record SettlementOutcome(
     ShapleyEstimate Shapley,
     double[] Shares,
@@ -80,7 +85,7 @@ public static class MarketTask
             gains.Predictions(sellers, noise, quote.Price, bid));
     }
 
-    /// <summary>PD_A* on the features as allocated to this task, PD_B* on the sellers' features, then the split of the charge.</summary>
+    /// <summary>The sellers' values on the features as allocated to this task, then the payout rule's split of the charge.</summary>
     public static SettlementOutcome Settle(FeatureSet sellers, double[] target, double bid, double price, decimal charge,
         TaskSeeds seeds, MarketParameters parameters)
     {
@@ -89,23 +94,58 @@ public static class MarketTask
     }
 
     internal static SettlementOutcome Settle(TaskGains gains, FeatureSet sellers, double bid, double price, decimal charge, ulong permutationSeed)
-        => Settle(EstimateShapley(gains, gains.AllocatedNoise(price, bid), permutationSeed), sellers, charge, gains.Parameters);
+    {
+        var s = gains.AllocatedNoise(price, bid);
+        return PayOut(SellerValues(gains, s, permutationSeed), sellers, charge, gains.Parameters);
+    }
 
-    private static ShapleyEstimate EstimateShapley(TaskGains gains, double s, ulong permutationSeed)
+    /// <summary>
+    /// The Shapley values the market's payout rule splits by, at noise level s: PD_A* (Alg. 2, the model refitted on
+    /// every coalition) for the paper, renormalised and thresholded rules; the interventional game for the
+    /// interventional rules. Exact, to a target accuracy or with K permutations, as the parameters say, except
+    /// interventional-mse, whose closed form is always exact.
+    /// </summary>
+    public static ShapleyEstimate SellerValues(TaskGains gains, double noiseScale, ulong permutationSeed)
     {
         var p = gains.Parameters;
+        var s = noiseScale;
+        if (p.PayoutRule == PayoutRule.InterventionalMse) return InterventionalShapley.SquaredError(gains, s);
+        if (p.PayoutRule == PayoutRule.Interventional)
+            return p.ExactShapley ? InterventionalShapley.Exact(gains, s)
+                : p.ShapleyTarget is { } accuracy ? InterventionalShapley.UntilAccurate(gains, s, accuracy, permutationSeed)
+                : InterventionalShapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
         return p.ExactShapley ? Shapley.Exact(gains, s)
             : p.ShapleyRelativeError is { } r ? Shapley.UntilRelative(gains, s, r, permutationSeed, p.ShapleyAntithetic)
             : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed, p.ShapleyAntithetic)
             : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed, p.ShapleyAntithetic);
     }
 
-    private static SettlementOutcome Settle(ShapleyEstimate shapley, FeatureSet sellers, decimal charge, MarketParameters p)
+    /// <summary>
+    /// The payout rule on the sellers' values, then the decimal split of the charge (charge = paid + retained + fee, exactly):
+    /// paper: PD_B* (Alg. 3) with SM = |cos|, the withheld part retained; renormalised: the same shares renormalised and
+    /// the whole net charge paid; thresholded: PD_B* with SM' = max(0, (|cos| - tau) / (1 - tau)), the withheld part
+    /// retained; interventional and interventional-mse: the shares themselves, the whole net charge paid.
+    /// </summary>
+    public static SettlementOutcome PayOut(ShapleyEstimate values, FeatureSet sellers, decimal charge, MarketParameters parameters)
     {
-        var shares = shapley.Shares();
-        var robust = RobustShares.Apply(shares, sellers.Similarity(), p.RobustnessLambda, p.RenormaliseRobustShares);
-        var split = Payout.Split(charge, sellers.SellerIds, robust, p.LedgerDecimals, p.MarketFeeRate, p.RenormaliseRobustShares);
-        return new SettlementOutcome(shapley, shares, robust, split);
+        var p = parameters;
+        if (values.Values.Length != sellers.Sellers)
+            throw new ArgumentException($"{values.Values.Length} values for {sellers.Sellers} sellers.", nameof(values));
+        var shares = values.Shares();
+        double[] paidBy;
+        var payAll = PayoutRules.PaysAll(p.PayoutRule);
+        if (p.PayoutRule is PayoutRule.Interventional or PayoutRule.InterventionalMse)
+        {
+            paidBy = (double[])shares.Clone();
+        }
+        else
+        {
+            var threshold = p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : 0.0;
+            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold), p.RobustnessLambda,
+                renormalise: p.PayoutRule == PayoutRule.Renormalised);
+        }
+        var split = Payout.Split(charge, sellers.SellerIds, paidBy, p.LedgerDecimals, p.MarketFeeRate, distributeRemainder: payAll);
+        return new SettlementOutcome(values, shares, paidBy, split);
     }
 
     /// <summary>
@@ -122,9 +162,9 @@ public static class MarketTask
         var allocation = Allocate(gains, sellers, noise, bid, quote, grid);
         phaseDone?.Invoke(TaskPhase.Allocation);
         var s = gains.AllocatedNoise(quote.Price, bid);
-        var shapley = EstimateShapley(gains, s, seeds.Permutations);
+        var shapley = SellerValues(gains, s, seeds.Permutations);
         phaseDone?.Invoke(TaskPhase.Shapley);
-        var settlement = Settle(shapley, sellers, allocation.Charge, parameters);
+        var settlement = PayOut(shapley, sellers, allocation.Charge, parameters);
         phaseDone?.Invoke(TaskPhase.Settlement);
         return new TaskOutcome(buyerId, seeds, allocation, settlement);
     }

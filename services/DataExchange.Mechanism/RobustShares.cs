@@ -5,10 +5,13 @@ public static class RobustShares
 {
     /// <summary>
     /// SM(X_m, X_j) = |cos(X_m, X_j)| for every pair (Ex. 4.3), on rows normalised to unit length: a plain
-    /// |X X'| (the seed's slip 2) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
+    /// |X X'| (as the report the project grew from wrote it) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
+    /// With a <paramref name="threshold"/> tau &gt; 0 (the thresholded rule), SM'(X_m, X_j) = max(0, (|cos| - tau) / (1 - tau)):
+    /// still 1 for an exact copy and for the seller itself, 0 for sellers less alike than tau.
     /// </summary>
-    public static double[,] Similarity(FeatureSet sellers)
+    public static double[,] Similarity(FeatureSet sellers, double threshold = 0.0)
     {
+        if (!(threshold >= 0 && threshold < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "threshold must lie in [0, 1).");
         var m = sellers.Sellers;
         var norms = new double[m];
         for (var i = 0; i < m; i++) norms[i] = Math.Sqrt(Kernels.Dot(sellers.Row(i), sellers.Row(i)));
@@ -20,6 +23,7 @@ public static class RobustShares
             {
                 var denominator = norms[i] * norms[j];
                 var c = denominator > 0 ? Math.Min(1.0, Math.Abs(Kernels.Dot(sellers.Row(i), sellers.Row(j))) / denominator) : 0.0;
+                if (threshold > 0) c = Math.Max(0.0, (c - threshold) / (1.0 - threshold));
                 sim[i, j] = sim[j, i] = c;
             }
         }
@@ -29,7 +33,7 @@ public static class RobustShares
     /// <summary>
     /// psi_B(m) = psi(m) exp(-lambda sum_{j != m} SM(X_m, X_j)). Not renormalised (the paper's Alg. 3): the part
     /// withheld stays with the market. Renormalising restores balance but loses replication robustness
-    /// (Prop. 5.1), so it is only an option (<paramref name="renormalise"/>).
+    /// (Prop. 5.1), so it is only an option (<paramref name="renormalise"/>, the renormalised payout rule).
     /// </summary>
     public static double[] Apply(IReadOnlyList<double> shares, double[,] similarity, double lambda, bool renormalise = false)
     {

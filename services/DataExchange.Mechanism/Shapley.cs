@@ -32,9 +32,12 @@ public static class Shapley
     /// <paramref name="antithetic"/>, ceil(K/2) antithetic pairs instead (see <see cref="PermutationSampler"/>).
     /// </summary>
     public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed, bool antithetic = false)
+        => MonteCarloOf(new CoalitionWalker(gains.System(noiseScale)), permutations, seed, antithetic);
+
+    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed, bool antithetic = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(permutations);
-        var sampler = new PermutationSampler(gains.System(noiseScale), seed, antithetic);
+        var sampler = new PermutationSampler(game, seed, antithetic);
         var samples = antithetic ? (permutations + 1) / 2 : permutations;
         for (var k = 0; k < samples; k++) sampler.Walk();
         return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
@@ -48,11 +51,15 @@ public static class Shapley
     /// with n counting pairs). Reports the number of permutations it used.
     /// </summary>
     public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
+        => UntilAccurateOf(new CoalitionWalker(gains.System(noiseScale)), accuracy, seed, antithetic);
+
+    /// <summary>The same stopping rule for any game whose values lie in [0, 1] (marginals in [-1, 1], as the rule assumes).</summary>
+    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
     {
         accuracy.Validate();
-        var m = gains.Moments.Sellers;
+        var m = game.Sellers;
         var rule = AccuracyRule.For(m, accuracy);
-        var sampler = new PermutationSampler(gains.System(noiseScale), seed, antithetic);
+        var sampler = new PermutationSampler(game, seed, antithetic);
         var k = 0;
         foreach (var checkpoint in rule.Checkpoints)
         {
@@ -73,7 +80,6 @@ public static class Shapley
         }
         return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
-
     /// <summary>Fewest samples (permutations or pairs) before <see cref="UntilRelative"/> trusts a sample variance.</summary>
     public const int RelativeMinSamples = 32;
 
@@ -102,7 +108,7 @@ public static class Shapley
         for (var j = 0; j < m; j++) full.Push(j);
         var total = Math.Max(Math.Abs(full.Gain() - sys.EmptyGain), RelativeMinTotal);
         var target = relativeError * total / m;
-        var sampler = new PermutationSampler(sys, seed, antithetic);
+        var sampler = new PermutationSampler(new CoalitionWalker(sys), seed, antithetic);
         var n = 0;
         for (var checkpoint = (double)RelativeMinSamples; n < RelativeMaxSamples; checkpoint *= AccuracyRule.CheckpointRatio)
         {
@@ -118,6 +124,7 @@ public static class Shapley
         }
         return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
+
 
     /// <summary>
     /// Most permutations <see cref="UntilAccurate"/> draws: Thm 5.3's K, raised when M is small so that Hoeffding's
@@ -146,7 +153,12 @@ public static class Shapley
         var walker = new CoalitionWalker(sys);
         g[0] = sys.EmptyGain;
         Visit(walker, g, 0, 0, g[0]);
+        return new ShapleyEstimate(FromGains(g, m), 0);
+    }
 
+    /// <summary>phi(m) = sum over S not containing m of |S|!(M-|S|-1)!/M! (g[S + m] - g[S]), from every coalition's value g[mask].</summary>
+    internal static double[] FromGains(double[] g, int m)
+    {
         // weight[s] = s! (M - s - 1)! / M!, by a recurrence that stays in range for M up to 24.
         var weight = new double[m];
         weight[0] = 1.0 / m;
@@ -162,7 +174,7 @@ public static class Shapley
                 if ((mask & (1 << j)) == 0)
                     phi[j] += w * (g[mask | (1 << j)] - gm);
         }
-        return new ShapleyEstimate(phi, 0);
+        return phi;
     }
 
     private static void Visit(CoalitionWalker walker, double[] g, int mask, int next, double parentGain)
@@ -190,7 +202,7 @@ public static class Shapley
     /// </summary>
     private sealed class PermutationSampler
     {
-        private readonly CoalitionWalker _walker;
+        private readonly ICoalitionGame _game;
         private readonly SeededRandom _rng;
         private readonly int[] _order;
         private readonly double[] _mean;
@@ -199,15 +211,15 @@ public static class Shapley
         private readonly double _empty;
         private int _n;
 
-        public PermutationSampler(GainSystem sys, ulong seed, bool antithetic = false)
+        public PermutationSampler(ICoalitionGame game, ulong seed, bool antithetic = false)
         {
-            _walker = new CoalitionWalker(sys);
+            _game = game;
             _rng = new SeededRandom(seed);
-            _order = Enumerable.Range(0, sys.Sellers).ToArray();
-            _mean = new double[sys.Sellers];
-            _m2 = new double[sys.Sellers];
-            _first = antithetic ? new double[sys.Sellers] : null;
-            _empty = sys.EmptyGain;
+            _order = Enumerable.Range(0, game.Sellers).ToArray();
+            _mean = new double[game.Sellers];
+            _m2 = new double[game.Sellers];
+            _first = antithetic ? new double[game.Sellers] : null;
+            _empty = game.EmptyGain;
         }
 
         public int Permutations => _first is null ? _n : 2 * _n;
@@ -219,23 +231,23 @@ public static class Shapley
             _n++;
             if (_first is null)
             {
-                _walker.Reset();
+                _game.Reset();
                 var previous = _empty;
                 foreach (var j in _order)
                 {
-                    var gain = _walker.Push(j) ? _walker.Gain() : previous;
+                    var gain = _game.Join(j, previous);
                     Add(j, gain - previous);
                     previous = gain;
                 }
                 return;
             }
             Marginals(_first);
-            _walker.Reset();
+            _game.Reset();
             var last = _empty;
             for (var i = _order.Length - 1; i >= 0; i--)
             {
                 var j = _order[i];
-                var gain = _walker.Push(j) ? _walker.Gain() : last;
+                var gain = _game.Join(j, last);
                 Add(j, 0.5 * (_first[j] + (gain - last)));
                 last = gain;
             }
@@ -243,11 +255,11 @@ public static class Shapley
 
         private void Marginals(double[] into)
         {
-            _walker.Reset();
+            _game.Reset();
             var previous = _empty;
             foreach (var j in _order)
             {
-                var gain = _walker.Push(j) ? _walker.Gain() : previous;
+                var gain = _game.Join(j, previous);
                 into[j] = gain - previous;
                 previous = gain;
             }

@@ -63,4 +63,38 @@ public static class SyntheticMarket
         }
         return new MarketScenario(new FeatureSet(ids, rows), list);
     }
+
+    /// <summary>
+    /// The sellers after seller <paramref name="seller"/> registers <paramref name="copies"/> copies of its series under new
+    /// ids ("{id}-copy1", ...), appended after the others (the replication of Prop. 5.1). With noiseFraction = 0 the copies
+    /// are exact; otherwise each copy carries its own independent N(0, (noiseFraction sd)^2) noise, sd the series'
+    /// population standard deviation, drawn from the seed.
+    /// </summary>
+    public static FeatureSet WithCopies(FeatureSet sellers, int seller, int copies, double noiseFraction, ulong seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(seller);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(seller, sellers.Sellers);
+        ArgumentOutOfRangeException.ThrowIfNegative(copies);
+        if (!(double.IsFinite(noiseFraction) && noiseFraction >= 0))
+            throw new ArgumentOutOfRangeException(nameof(noiseFraction), noiseFraction, "noiseFraction must be finite and >= 0.");
+        var ids = sellers.SellerIds.ToList();
+        var rows = Enumerable.Range(0, sellers.Sellers).Select(m => sellers.Row(m).ToArray()).ToList();
+        var original = rows[seller];
+        var mean = original.Average();
+        var sd = Math.Sqrt(original.Sum(v => (v - mean) * (v - mean)) / original.Length);
+        var rng = new SeededRandom(seed);
+        for (var k = 1; k <= copies; k++)
+        {
+            var copy = (double[])original.Clone();
+            if (noiseFraction > 0)
+            {
+                var noise = new double[copy.Length];
+                Normal.Samples(rng, noise, 0, noiseFraction * sd);
+                for (var t = 0; t < copy.Length; t++) copy[t] += noise[t];
+            }
+            rows.Add(copy);
+            ids.Add($"{ids[seller]}-copy{k}");
+        }
+        return new FeatureSet(ids, rows);
+    }
 }

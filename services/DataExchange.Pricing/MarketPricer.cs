@@ -111,7 +111,7 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
                     using var span = TraceContext.StartFor(message, "update price");
                     state = MultiplicativeWeightsPricer.Update(state, grid, p.RevenueCurve);
                     var mean = grid.MeanPrice(state);
-                    stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean, p.Charge, p.Price));
+                    stream.AppendOne(new MarketPriceUpdated(p.TaskId, p.MarketId, state.Weights.ToArray(), state.Updates, mean, p.Charge, p.Price, p.BuyerId));
                     TraceContext.Stamp([stream.Events[^1]], TraceContext.Current(message));
                     session.Insert(new AppliedUpdate { Id = p.TaskId.ToString() });
                     metrics.PriceUpdated(mean);

@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using System.Diagnostics;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -54,8 +55,9 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
         return NullChangeListener.Instance;
     }
 
-    /// <summary>Which stored events go on the bus: the contract events (the public API), not the services' own documents.</summary>
-    public static bool IsPublished(IEvent e) => e.EventType.Namespace == "DataExchange.Contracts";
+    /// <summary>Which stored events go on the bus: those a service consumes, and those with something for participants.</summary>
+    public static bool IsPublished(IEvent e) =>
+        e.EventType.Namespace == "DataExchange.Contracts" && (MarketTopology.ConsumedEvents.Contains(e.EventType) || ParticipantDeliveries.Of(e.Data).Any());
 
     private async Task Publish(IEvent e, CancellationToken ct)
     {
@@ -64,15 +66,46 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
         await _untilPublished.ExecuteAsync(async token => await PublishOnce(bus, e, token), ct);
     }
 
-    /// <summary>One publish of a stored event: the event id as message id, its trace resumed.</summary>
+    /// <summary>
+    /// One publish of a stored event: to the services that consume it (the event id as message id), and each
+    /// participant's view of it to that participant (ids derived from the event id, so a re-publish repeats them).
+    /// </summary>
     public static async Task PublishOnce(IBus bus, IEvent e, CancellationToken ct)
     {
         using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
-        await bus.Publish(e.Data, e.EventType, ctx =>
+        Guid? correlation = e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var parsed) ? parsed : null;
+        if (MarketTopology.ConsumedEvents.Contains(e.EventType))
+            await bus.Publish(e.Data, e.EventType, ctx =>
+            {
+                ctx.MessageId = e.Id;
+                ctx.CorrelationId = correlation;
+            }, ct);
+        var n = 0;
+        foreach (var d in ParticipantDeliveries.Of(e.Data))
         {
-            ctx.MessageId = e.Id;
-            if (e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var correlation)) ctx.CorrelationId = correlation;
-        }, ct);
+            var id = DerivedId(e.Id, ++n);
+            var endpoint = await bus.GetSendEndpoint(ExchangeAddress(d.Exchange));
+            await endpoint.Send(d.Message, d.Message.GetType(), ctx =>
+            {
+                ctx.MessageId = id;
+                ctx.CorrelationId = correlation;
+                ctx.SetRoutingKey(d.RoutingKey);
+            }, ct);
+        }
+    }
+
+    private static Uri ExchangeAddress(string exchange) => exchange == ParticipantBus.Deliveries
+        ? new Uri($"exchange:{exchange}?type=topic")
+        : new Uri($"exchange:{exchange}?type=fanout");
+
+    /// <summary>A stable id for the n-th message made from one event.</summary>
+    private static Guid DerivedId(Guid eventId, int n)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        eventId.TryWriteBytes(bytes);
+        bytes[15] ^= (byte)n;
+        bytes[14] ^= 0x5a;
+        return new Guid(bytes);
     }
 }
 

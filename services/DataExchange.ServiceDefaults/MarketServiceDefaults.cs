@@ -45,6 +45,7 @@ public static class MarketServiceDefaults
             {
                 Storage.MarketStore.Configure(opts, settings.Postgres, service);
                 opts.Listeners.Add(dispatcher);
+                opts.Schema.For<RevokedParticipant>();
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
                 if (otlp) opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
                 configureStore?.Invoke(opts);
@@ -62,6 +63,7 @@ public static class MarketServiceDefaults
         builder.Services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(service, false));
+            x.AddConsumer<ParticipantRevokedConsumer>();
             configureBus?.Invoke(x);
             x.UsingRabbitMq((context, cfg) =>
             {
@@ -81,6 +83,7 @@ public static class MarketServiceDefaults
         });
 
         builder.Services.AddHostedService<DispatcherAttachment>();
+        builder.Services.AddHostedService<RevocationLoader>();
         builder.Services.AddHealthChecks();
         AddTelemetry(builder, service, otlp);
         return builder;

@@ -15,24 +15,37 @@ namespace DataExchange.ServiceDefaults;
 /// </summary>
 public static class MarketTopology
 {
-    public sealed record Endpoint(string Queue, string[] MessageExchanges);
+    public sealed record Endpoint(string Queue, Type[] Messages)
+    {
+        public string[] MessageExchanges => Messages.Select(Exchange).ToArray();
+    }
 
     public static readonly Endpoint[] Endpoints =
     [
-        new("ingestion-register-seller", [Exchange<RegisterSeller>()]),
-        new("ingestion-append-feature-observations", [Exchange<AppendFeatureObservations>()]),
-        new("ingestion-submit-prediction-task", [Exchange<SubmitPredictionTask>()]),
-        new("pricing-quote", [Exchange<TaskSubmitted>()]),
-        new("pricing-price-update", [Exchange<PaymentCharged>()]),
-        new("allocation-seller-series", [Exchange<FeatureObservationsAppended>(), Exchange<SellerRegistered>()]),
-        new("allocation-task-priced", [Exchange<TaskPriced>()]),
-        new("payout-seller-series", [Exchange<FeatureObservationsAppended>(), Exchange<SellerRegistered>()]),
-        new("payout-payment-charged", [Exchange<PaymentCharged>()]),
+        new("ingestion-register-seller", [typeof(RegisterSeller)]),
+        new("ingestion-append-feature-observations", [typeof(AppendFeatureObservations)]),
+        new("ingestion-submit-prediction-task", [typeof(SubmitPredictionTask)]),
+        new("pricing-quote", [typeof(TaskSubmitted)]),
+        new("pricing-price-update", [typeof(PaymentCharged)]),
+        new("allocation-seller-series", [typeof(FeatureObservationsAppended), typeof(SellerRegistered)]),
+        new("allocation-task-priced", [typeof(TaskPriced)]),
+        new("payout-seller-series", [typeof(FeatureObservationsAppended), typeof(SellerRegistered)]),
+        new("payout-payment-charged", [typeof(PaymentCharged)]),
+        new("ingestion-participant-revoked", [typeof(ParticipantRevoked)]),
+        new("pricing-participant-revoked", [typeof(ParticipantRevoked)]),
+        new("allocation-participant-revoked", [typeof(ParticipantRevoked)]),
+        new("payout-participant-revoked", [typeof(ParticipantRevoked)]),
     ];
 
+    /// <summary>
+    /// The stored events a service consumes: only these are published on the services' exchanges (an event nobody
+    /// consumes is not put on the bus; what participants receive goes through ParticipantDeliveries).
+    /// </summary>
+    public static readonly IReadOnlySet<Type> ConsumedEvents = Endpoints.SelectMany(e => e.Messages).ToHashSet();
+
     /// <summary>The exchange MassTransit publishes a message type to: its [EntityName], else "Namespace:Type".</summary>
-    public static string Exchange<T>() =>
-        typeof(T).GetCustomAttributes(typeof(EntityNameAttribute), false) is [EntityNameAttribute a, ..] ? a.EntityName : $"{typeof(T).Namespace}:{typeof(T).Name}";
+    public static string Exchange(Type t) =>
+        t.GetCustomAttributes(typeof(EntityNameAttribute), false) is [EntityNameAttribute a, ..] ? a.EntityName : $"{t.Namespace}:{t.Name}";
 
     /// <summary>Declares every endpoint (idempotent: the same arguments MassTransit uses).</summary>
     public static async Task DeclareAsync(string rabbitMqUri, CancellationToken ct)
@@ -51,6 +64,9 @@ public static class MarketTopology
                 await channel.ExchangeBindAsync(e.Queue, source, "", cancellationToken: ct);
             }
         }
+        // Where participants' messages go (participants' queues are bound by the operator, dx participants add).
+        await channel.ExchangeDeclareAsync(ParticipantBus.Deliveries, ExchangeType.Topic, durable: true, autoDelete: false, cancellationToken: ct);
+        await channel.ExchangeDeclareAsync(ParticipantBus.MarketPrices, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
     }
 }
 

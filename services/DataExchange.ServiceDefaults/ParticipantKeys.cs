@@ -29,6 +29,12 @@ public sealed class ParticipantKeys
 
     public bool Configured => _secret is not null;
 
+    // Revoked participants ("role:id"): a key stays cryptographically valid, so the services keep a list (RevokedParticipant
+    // documents, loaded at start and added to as ParticipantRevoked arrives).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _revoked = new(StringComparer.Ordinal);
+
+    public void Revoke(string role, string id) => _revoked[$"{role}:{id}"] = true;
+
     public string Issue(ParticipantRole role, string id)
     {
         if (_secret is null) throw new InvalidOperationException("no key secret is configured (DX_KEY_SECRET)");
@@ -51,7 +57,8 @@ public sealed class ParticipantKeys
         {
             "buyer" => ParticipantRole.Buyer, "seller" => ParticipantRole.Seller, "operator" => ParticipantRole.Operator, _ => (ParticipantRole?)null,
         };
-        return role is null ? null : new Participant(role.Value, key[(first + 1)..last]);
+        if (role is null || _revoked.ContainsKey(subject)) return null;
+        return new Participant(role.Value, key[(first + 1)..last]);
     }
 
     /// <summary>

@@ -6,9 +6,14 @@ namespace DataExchange.ServiceDefaults;
 /// <summary>Between the mechanism's parameters and the terms recorded in events.</summary>
 public static class Terms
 {
+    /// <summary>
+    /// The paper's and the renormalised rule travel in the flag alone, as before the rule existed, so a market's terms
+    /// recorded then still equal the same terms recorded now; the other rules by name.
+    /// </summary>
     public static MechanismTerms Record(MarketParameters p) => new(
-        p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.RenormaliseRobustShares,
+        p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.PayoutRule == PayoutRule.Renormalised,
         p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
+        p.PayoutRule is PayoutRule.Paper or PayoutRule.Renormalised ? null : PayoutRules.Name(p.PayoutRule),
         p.ShapleyRelativeError, p.ShapleyAntithetic);
 
     /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
@@ -21,7 +26,10 @@ public static class Terms
             : throw new ArgumentOutOfRangeException(nameof(MarketParameters.Gain), t.Gain, $"must be one of {string.Join(", ", Enum.GetNames<GainKind>())}"),
         IntegralPoints = t.IntegralPoints,
         RobustnessLambda = t.RobustnessLambda,
-        RenormaliseRobustShares = t.RenormaliseRobustShares,
+        // Events recorded before the rule travelled carry only the flag: renormalised when set, else the paper's PD_B*.
+        PayoutRule = t.PayoutRule is null ? t.RenormaliseRobustShares ? PayoutRule.Renormalised : PayoutRule.Paper
+            : PayoutRules.TryParse(t.PayoutRule, out var rule) ? rule
+            : throw new ArgumentOutOfRangeException(nameof(MarketParameters.PayoutRule), t.PayoutRule, $"must be one of {string.Join(", ", PayoutRules.Names)}"),
         ShapleyPermutations = t.ShapleyPermutations,
         ExactShapley = t.ExactShapley,
         ShapleyTarget = t.ShapleyEpsilon is { } e && t.ShapleyDelta is { } d ? new ShapleyAccuracy(e, d) : null,

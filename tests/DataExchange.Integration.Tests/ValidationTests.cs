@@ -81,8 +81,8 @@ public sealed class ValidationTests(MarketFixture market, ITestOutputHelper outp
         // Every invalid task is refused on the bus, with the field and a reason.
         foreach (var (task, field) in invalid)
         {
-            var r = await client.WaitAsync(task.TaskId, x => x.Rejected is not null || x.Priced is not null, Timeout, ct);
-            Assert.True(r.Rejected is not null, $"invalid task ({field}) was accepted and priced at {r.Priced?.Price}");
+            var r = await client.WaitAsync(task.TaskId, x => x.Rejected is not null || x.Accepted is not null, Timeout, ct);
+            Assert.True(r.Rejected is not null, $"invalid task ({field}) was accepted ({r.Accepted})");
             Assert.Equal(field, r.Rejected!.Field);
             Assert.False(string.IsNullOrWhiteSpace(r.Rejected.Reason), $"{field}: no reason");
             output.WriteLine($"bus  {field,-10} {r.Rejected.Reason}");

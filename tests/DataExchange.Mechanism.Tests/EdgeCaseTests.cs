@@ -179,7 +179,7 @@ public class EdgeCaseTests
         Assert.Equal(1.0, p.RidgeAlpha);
         Assert.Equal(0.7, p.TrainFraction);
         Assert.Equal(Math.Log(2), p.RobustnessLambda);
-        Assert.False(p.RenormaliseRobustShares);
+        Assert.Equal(PayoutRule.Paper, p.PayoutRule);
     }
 
     [Theory]

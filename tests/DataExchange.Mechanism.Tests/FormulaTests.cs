@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace DataExchange.Mechanism.Tests;
 
-/// <summary>Each formula of DESIGN.md section 1 against a case worked out by hand.</summary>
+/// <summary>Each formula of the mechanism against a case worked out by hand.</summary>
 public class FormulaTests
 {
     // ---------- AF* ----------

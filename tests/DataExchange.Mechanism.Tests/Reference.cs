@@ -64,6 +64,50 @@ internal static class Reference
     }
 
     /// <summary>
+    /// The interventional game from scratch: the ridge fit on ALL rows (standardised as in <see cref="Predict"/>, solved
+    /// by QR), then for each coalition the held-out predictions ybar + sum_{j in S} beta_j z_j with no refit; returns
+    /// the held-out sum of squared errors of every coalition (bit mask) and R0 = SSE of the empty one.
+    /// </summary>
+    public static double[] InterventionalSse(double[][] rows, double[] y, int nTrain, double alpha)
+    {
+        var m = rows.Length;
+        var steps = y.Length;
+        var nTest = steps - nTrain;
+        var yBar = y.Take(nTrain).Average();
+        var train = Matrix<double>.Build.Dense(nTrain, m);
+        var test = Matrix<double>.Build.Dense(nTest, m);
+        for (var j = 0; j < m; j++)
+        {
+            var x = rows[j];
+            var mean = x.Take(nTrain).Average();
+            var sd = Math.Sqrt(x.Take(nTrain).Sum(v => (v - mean) * (v - mean)) / nTrain);
+            var inv = sd > 1e-12 * Math.Max(1.0, Math.Abs(mean)) ? 1.0 / sd : 0.0;
+            for (var t = 0; t < nTrain; t++) train[t, j] = (x[t] - mean) * inv;
+            for (var t = 0; t < nTest; t++) test[t, j] = (x[nTrain + t] - mean) * inv;
+        }
+        var augmented = Matrix<double>.Build.Dense(nTrain + m, m);
+        augmented.SetSubMatrix(0, 0, train);
+        for (var j = 0; j < m; j++) augmented[nTrain + j, j] = Math.Sqrt(alpha);
+        var rhs = Vector<double>.Build.Dense(nTrain + m);
+        for (var t = 0; t < nTrain; t++) rhs[t] = y[t] - yBar;
+        var beta = augmented.QR().Solve(rhs);
+        var sse = new double[1 << m];
+        for (var mask = 0; mask < sse.Length; mask++)
+        {
+            var total = 0.0;
+            for (var t = 0; t < nTest; t++)
+            {
+                var prediction = yBar;
+                for (var j = 0; j < m; j++)
+                    if ((mask & (1 << j)) != 0) prediction += beta[j] * test[t, j];
+                total += (y[nTrain + t] - prediction) * (y[nTrain + t] - prediction);
+            }
+            sse[mask] = total;
+        }
+        return sse;
+    }
+
+    /// <summary>
     /// Min-norm least squares from MathNet's SVD. Singular values below 1e-10 of the largest are treated as zero
     /// (as numpy's lstsq rcond does): MathNet's Svd().Solve divides by every nonzero singular value, and an exactly
     /// duplicated column in floating point has one of about 1e-16, not 0.

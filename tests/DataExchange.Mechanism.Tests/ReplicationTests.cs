@@ -2,7 +2,7 @@ using Xunit.Abstractions;
 
 namespace DataExchange.Mechanism.Tests;
 
-/// <summary>PD_B* (Thm 5.4, Prop. 5.2): copies never raise a seller's total; DESIGN's known answers.</summary>
+/// <summary>PD_B* (Thm 5.4, Prop. 5.2): copies never raise a seller's total; known answers worked out by hand.</summary>
 public class ReplicationTests(ITestOutputHelper output)
 {
     private static double[,] Ones(int m)

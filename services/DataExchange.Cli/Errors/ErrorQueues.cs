@@ -1,6 +1,4 @@
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using RabbitMQ.Client;
 
@@ -21,23 +19,18 @@ public sealed record ErrorQueue(string Name, string SourceQueue, long Messages, 
 public sealed class ErrorQueues : IDisposable
 {
     private const string Suffix = "_error";
+    private readonly BrokerManagement _broker;
     private readonly HttpClient _http;
     private readonly Uri _amqp;
-    private readonly string _vhost;
 
     public ErrorQueues(string amqpUri, string? managementUrl)
     {
-        _amqp = new Uri(amqpUri);
-        var userInfo = Uri.UnescapeDataString(_amqp.UserInfo);
-        var path = _amqp.AbsolutePath.Trim('/');
-        _vhost = path.Length == 0 ? "/" : Uri.UnescapeDataString(path);
-        var api = managementUrl ?? $"http://{_amqp.Host}:{Environment.GetEnvironmentVariable("DX_RABBIT_MGMT_PORT") ?? "55673"}/";
-        _http = new HttpClient { BaseAddress = new Uri(api), Timeout = TimeSpan.FromSeconds(15) };
-        if (userInfo.Length > 0)
-            _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(userInfo)));
+        _broker = new BrokerManagement(amqpUri, managementUrl);
+        _http = _broker.Http;
+        _amqp = _broker.Amqp;
     }
 
-    private string VhostPath => Uri.EscapeDataString(_vhost);
+    private string VhostPath => _broker.VhostPath;
 
     public async Task<IReadOnlyList<ErrorQueue>> ListAsync(int sample, CancellationToken ct)
     {
@@ -99,5 +92,5 @@ public sealed class ErrorQueues : IDisposable
         return moved;
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _broker.Dispose();
 }

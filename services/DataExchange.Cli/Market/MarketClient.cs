@@ -11,8 +11,8 @@ namespace DataExchange.Cli.Market;
 public sealed class TaskReport(Guid taskId)
 {
     public Guid TaskId { get; } = taskId;
-    public TaskPriced? Priced { get; set; }
-    public PaymentCharged? Charged { get; set; }
+    public TaskAccepted? Accepted { get; set; }
+    public BuyerCharged? Charged { get; set; }
     public PredictionDelivered? Prediction { get; set; }
     public TaskRejected? Rejected { get; set; }
     public TaskSettled? Settled { get; set; }
@@ -23,7 +23,7 @@ public sealed class TaskReport(Guid taskId)
     public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
-    public bool SettledWithPayouts => Settled is not null && Charged is not null && Payouts.Count == Charged.SellerIds.Length;
+    public bool SettledWithPayouts => Settled is not null && Accepted is not null && Payouts.Count == Accepted.Sellers;
     public bool Done(bool withPayouts) => Rejected is not null || (withPayouts ? SettledWithPayouts : Settled is not null);
 }
 
@@ -70,18 +70,15 @@ public sealed class MarketClient : IAsyncDisposable
             cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
             {
                 e.PrefetchCount = 256;
-                e.Handler<TaskRejected>(c => client!.On(c.Message.TaskId, r => r.Rejected = c.Message));
-                e.Handler<TaskSettled>(c => client!.On(c.Message.TaskId, r =>
+                // The operator's view: everything the market sends any participant (routing key #). Lighter observers
+                // take only the buyers' messages (settlements, refusals, price updates), not every seller's payout.
+                e.ConfigureConsumeTopology = false;
+                e.Bind(ParticipantBus.Deliveries, b =>
                 {
-                    r.Settled = c.Message;
-                    if (r.SettledHeardAt == 0) r.SettledHeardAt = System.Diagnostics.Stopwatch.GetTimestamp();
-                }));
-                if (priceUpdates || payouts) e.Handler<MarketPriceUpdated>(c => client!.On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
-                if (!payouts) return;
-                e.Handler<PaymentCharged>(c => client!.On(c.Message.TaskId, r => r.Charged = c.Message));
-                e.Handler<TaskPriced>(c => client!.On(c.Message.TaskId, r => r.Priced = c.Message));
-                e.Handler<PredictionDelivered>(c => client!.On(c.Message.TaskId, r => r.Prediction = c.Message));
-                e.Handler<SellerPaid>(c => client!.On(c.Message.TaskId, r => r.Payouts.TryAdd(c.Message.SellerId, c.Message)));
+                    b.ExchangeType = "topic";
+                    b.RoutingKey = payouts ? "#" : "buyer.#";
+                });
+                Handle(e, () => client!, payouts || priceUpdates, payouts);
             });
         });
         client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts,
@@ -90,10 +87,63 @@ public sealed class MarketClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>
+    /// A participant's client: its own account (the AMQP URI <c>dx participants add</c> printed), its own durable queue,
+    /// and for a buyer its own task exchange. It receives exactly what the market sends it, including what arrived while
+    /// it was away; a buyer's tasks are taken in its own name only.
+    /// </summary>
+    public static async Task<MarketClient> ConnectAsParticipantAsync(string participantUri, string role, string id, string ingestionUrl,
+        ParticipantKeys? keys, CancellationToken ct)
+    {
+        MarketClient? client = null;
+        var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(new Uri(participantUri));
+            BusJson.Configure(cfg);
+            // The bus's own reply queue must be one of the participant's names too (its account may create no other).
+            cfg.OverrideDefaultBusEndpointQueueName($"{ParticipantBus.Queue(role, id)}.bus-{Guid.NewGuid():N}");
+            cfg.ReceiveEndpoint(ParticipantBus.Queue(role, id), e =>
+            {
+                e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
+                Handle(e, () => client!, true, true);
+            });
+        });
+        // A buyer's task is done when it is settled: the sellers' payouts are theirs, never the buyer's.
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, false,
+            keys ?? ParticipantKeys.FromEnvironment()) { _submitExchange = role == "buyer" ? ParticipantBus.SubmitExchange(id) : null };
+        await bus.StartAsync(ct);
+        return client;
+    }
+
+    private static void Handle(IReceiveEndpointConfigurator e, Func<MarketClient> client, bool priceUpdates, bool all)
+    {
+        e.Handler<TaskRejected>(c => client().On(c.Message.TaskId, r => r.Rejected = c.Message));
+        e.Handler<TaskAccepted>(c => client().On(c.Message.TaskId, r => r.Accepted = c.Message));
+        e.Handler<TaskSettled>(c => client().On(c.Message.TaskId, r =>
+        {
+            r.Settled = c.Message;
+            if (r.SettledHeardAt == 0) r.SettledHeardAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        }));
+        if (priceUpdates) e.Handler<MarketPriceUpdated>(c => client().On(c.Message.TaskId, r => r.PriceUpdate = c.Message));
+        if (!all) return;
+        e.Handler<BuyerCharged>(c => client().On(c.Message.TaskId, r => r.Charged = c.Message));
+        e.Handler<PredictionDelivered>(c => client().On(c.Message.TaskId, r => r.Prediction = c.Message));
+        e.Handler<SellerPaid>(c => client().On(c.Message.TaskId, r => r.Payouts.TryAdd(c.Message.SellerId, c.Message)));
+        e.Handler<MarketPriceChanged>(c => { client().OnPublic(c.Message); return Task.CompletedTask; });
+    }
+
+    private string? _submitExchange;
+
+    /// <summary>Every message this client received, by type (what a participant's own queue delivered).</summary>
+    public ConcurrentQueue<object> Received { get; } = new();
+
+    private void OnPublic(object message) => Received.Enqueue(message);
+
     public IBus Bus => _bus;
 
     private Task On(Guid taskId, Action<TaskReport> update)
     {
+        Received.Enqueue(taskId);
         var report = _tasks.GetOrAdd(taskId, id => new TaskReport(id));
         lock (report) update(report);
         _signal.Release();
@@ -133,7 +183,8 @@ public sealed class MarketClient : IAsyncDisposable
     {
         var report = Report(task.TaskId);
         lock (report) report.PublishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        await _bus.Publish(task, ct);
+        if (_submitExchange is null) await _bus.Publish(task, ct);
+        else await (await _bus.GetSendEndpoint(new Uri($"exchange:{_submitExchange}"))).Send(task, ct);
     }
 
     /// <summary>Waits until <paramref name="done"/> holds for the task or the timeout passes.</summary>

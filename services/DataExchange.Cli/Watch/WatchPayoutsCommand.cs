@@ -36,11 +36,17 @@ public static class WatchPayoutsCommand
         var seen = new HashSet<(Guid, string)>();
         var printed = 0;
         var gate = new object();
+        // A seller's own account (the URI dx participants add printed) reads its own durable queue: what arrived while it was
+        // away too. The operator's account watches the deliveries to one seller or all of them on a temporary queue.
+        var account = Uri.UnescapeDataString(new Uri(rabbit).UserInfo.Split(':')[0]);
+        var participant = account.StartsWith("seller.", StringComparison.Ordinal) ? account["seller.".Length..] : null;
+        if (participant is not null && seller is not null && seller != participant)
+            throw new UsageException($"--seller: this account is seller '{participant}', which sees only its own payouts");
         var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(rabbit));
             BusJson.Configure(cfg);
-            cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e => e.Handler<SellerPaid>(context =>
+            void Configure(IRabbitMqReceiveEndpointConfigurator e) => e.Handler<SellerPaid>(context =>
             {
                 var p = context.Message;
                 if (seller is not null && !string.Equals(p.SellerId, seller, StringComparison.Ordinal)) return Task.CompletedTask;
@@ -54,7 +60,27 @@ public static class WatchPayoutsCommand
                     if (++printed == count) stop.Cancel();
                 }
                 return Task.CompletedTask;
-            }));
+            });
+            if (participant is not null)
+            {
+                cfg.OverrideDefaultBusEndpointQueueName($"{ParticipantBus.Queue("seller", participant)}.bus-{Guid.NewGuid():N}");
+                cfg.ReceiveEndpoint(ParticipantBus.Queue("seller", participant), e =>
+                {
+                    e.ConfigureConsumeTopology = false;
+                    Configure(e);
+                });
+            }
+            else
+                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
+                {
+                    e.ConfigureConsumeTopology = false;
+                    e.Bind(ParticipantBus.Deliveries, b =>
+                    {
+                        b.ExchangeType = "topic";
+                        b.RoutingKey = seller is null ? "seller.#" : ParticipantBus.RoutingKey("seller", seller);
+                    });
+                    Configure(e);
+                });
         });
         try
         {

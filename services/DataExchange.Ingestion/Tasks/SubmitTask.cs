@@ -19,13 +19,16 @@ public sealed record SubmitResult(SubmitOutcome Outcome, Guid TaskId, InputProbl
 public sealed class SubmitTaskHandler(IDocumentSession session)
 {
     /// <summary>One task, e.g. from HTTP: its events record the current trace (the request's).</summary>
-    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct) => (await HandleMany([(task, null)], ct))[0];
+    public async Task<SubmitResult> Handle(SubmitPredictionTask task, CancellationToken ct) => (await HandleMany([(task, null, null)], ct))[0];
 
     /// <summary>
     /// Decides a batch of tasks in one transaction (one read of the sellers, one commit). Each task's events record the
     /// trace its own message arrived with.
     /// </summary>
-    public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<(SubmitPredictionTask Task, ConsumeContext? Message)> batch, CancellationToken ct)
+    /// <param name="batch">Each task, the message it came in (for its trace) and, for a task a participant sent over the bus,
+    /// the buyer the broker says sent it (null for the operator's own account, or over HTTP where the key says who).</param>
+    public async Task<IReadOnlyList<SubmitResult>> HandleMany(IReadOnlyList<(SubmitPredictionTask Task, ConsumeContext? Message, string? Sender)> batch,
+        CancellationToken ct)
     {
         var tasks = batch.Select(b => b.Task).ToList();
         // Plain SQL rather than LINQ: this runs once per batch on the hot path, and all sellers are wanted anyway.
@@ -33,14 +36,16 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
         var known = (await session.LoadManyAsync<BuyerTask>(ct, tasks.Where(t => t.TaskId != Guid.Empty).Select(t => t.TaskId.ToString()).Distinct().ToArray()))
             .Select(t => t.Id).ToHashSet(StringComparer.Ordinal);
         var results = new List<SubmitResult>(tasks.Count);
-        foreach (var (task, message) in batch)
+        foreach (var (task, message, sender) in batch)
         {
             if (task.TaskId != Guid.Empty && !known.Add(task.TaskId.ToString()))
             {
                 results.Add(new(SubmitOutcome.Duplicate, task.TaskId));
                 continue;
             }
-            var (e, problem) = Decide(task, sellers);
+            var (e, problem) = sender is not null && !string.Equals(sender, task.BuyerId, StringComparison.Ordinal)
+                ? Impersonation(task, sender)
+                : Decide(task, sellers);
             var id = task.TaskId == Guid.Empty ? Guid.NewGuid() : task.TaskId;
             using (var span = message is null ? null : TraceContext.StartFor(message, "submit task"))
                 TraceContext.Stamp(session.Events.StartStream<BuyerTask>(id.ToString(), e).Events, TraceContext.Current(message));
@@ -48,6 +53,13 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
         }
         await session.SaveChangesAsync(ct);
         return results;
+    }
+
+    /// <summary>A task in another buyer's name: refused, and the refusal goes to the buyer who sent it.</summary>
+    private static (object Event, InputProblem? Problem) Impersonation(SubmitPredictionTask task, string sender)
+    {
+        var problem = new InputProblem("buyerId", $"is '{task.BuyerId}', but the task was sent by buyer '{sender}'; a buyer submits only in its own name");
+        return (new TaskRejected(task.TaskId, sender, problem.Field, problem.Reason, DateTimeOffset.UtcNow), problem);
     }
 
     private static (object Event, InputProblem? Problem) Decide(SubmitPredictionTask task, IReadOnlyList<Seller> sellers)
@@ -81,5 +93,17 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
 public sealed class SubmitPredictionTaskConsumer(SubmitTaskHandler handler) : IConsumer<Batch<SubmitPredictionTask>>
 {
     public Task Consume(ConsumeContext<Batch<SubmitPredictionTask>> context) =>
-        handler.HandleMany(context.Message.Select(m => (m.Message, (ConsumeContext?)m)).ToList(), context.CancellationToken);
+        handler.HandleMany(context.Message.Select(m => (m.Message, (ConsumeContext?)m, Sender(m))).ToList(), context.CancellationToken);
+
+    /// <summary>
+    /// Who sent a task, as the broker says: the buyer whose own exchange it was published to (a participant may write
+    /// to no other), or the validated user-id of a buyer's account. Null for the operator's account.
+    /// </summary>
+    public static string? Sender(ConsumeContext message)
+    {
+        if (!message.ReceiveContext.TryGetPayload<RabbitMqBasicConsumeContext>(out var rabbit)) return null;
+        if (ParticipantBus.BuyerOfSubmitExchange(rabbit.Exchange) is { } buyer) return buyer;
+        var user = rabbit.Properties?.UserId;
+        return user is not null && user.StartsWith("buyer.", StringComparison.Ordinal) ? user["buyer.".Length..] : null;
+    }
 }

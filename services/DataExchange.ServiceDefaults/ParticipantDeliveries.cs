@@ -1,0 +1,64 @@
+using DataExchange.Contracts;
+
+namespace DataExchange.ServiceDefaults;
+
+/// <summary>One message for participants: where it goes (exchange and routing key) and what it says.</summary>
+public sealed record ParticipantDelivery(string Exchange, string RoutingKey, object Message);
+
+/// <summary>
+/// What of a stored event reaches participants, and whom: each buyer its own task's acceptance or refusal, predictions,
+/// charge, price update and settlement; each seller its own registration, observation receipts, refusals and payouts;
+/// everyone the markets' opening terms and price distributions. Views leave out what is not the recipient's business
+/// (the seed, the target, the revenue curve, other sellers' lines, which task moved the price). The one place where
+/// stored events become participant messages.
+/// </summary>
+public static class ParticipantDeliveries
+{
+    public static IEnumerable<ParticipantDelivery> Of(object stored)
+    {
+        static ParticipantDelivery Buyer(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("buyer", id), m);
+        static ParticipantDelivery Seller(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("seller", id), m);
+        static ParticipantDelivery Public(object m) => new(ParticipantBus.MarketPrices, "", m);
+
+        switch (stored)
+        {
+            case TaskSubmitted t:
+                yield return Buyer(t.BuyerId, new TaskAccepted(t.TaskId, t.MarketId, t.BuyerId, t.Bid, t.FromStep, t.Target.Length, t.SellerIds.Length, t.SubmittedAt));
+                break;
+            case TaskRejected r:
+                // A task without a valid buyer id belongs to no participant: the routing key "buyer" alone reaches the
+                // operator's observer (buyer.#) and no participant's queue (each is bound to buyer.ID).
+                yield return MarketLimits.IdProblem(r.BuyerId) is null ? Buyer(r.BuyerId!, r) : new(ParticipantBus.Deliveries, "buyer", r);
+                break;
+            case PredictionDelivered p:
+                yield return Buyer(p.BuyerId, p);
+                break;
+            case PaymentCharged c:
+                yield return Buyer(c.BuyerId, new BuyerCharged(c.TaskId, c.MarketId, c.BuyerId, c.Charge, c.Price, c.Bid, c.Gain));
+                break;
+            case TaskSettled s:
+                // The buyer's settlement without the sellers' lines (those are each seller's business).
+                yield return Buyer(s.BuyerId, s with { Payouts = null });
+                break;
+            case MarketPriceUpdated u:
+                if (u.BuyerId is { } buyer) yield return Buyer(buyer, u);
+                yield return Public(new MarketPriceChanged(u.MarketId, u.Weights, u.Updates, u.MeanPrice));
+                break;
+            case MarketOpened o:
+                yield return Public(o);
+                break;
+            case SellerPaid p:
+                yield return Seller(p.SellerId, p);
+                break;
+            case SellerRegistered r:
+                yield return Seller(r.SellerId, r);
+                break;
+            case FeatureObservationsAppended a:
+                yield return Seller(a.SellerId, new ObservationsReceived(a.SellerId, a.FromStep, a.Values.Length));
+                break;
+            case SellerCommandRejected r when MarketLimits.IdProblem(r.SellerId) is null:
+                yield return Seller(r.SellerId!, r);
+                break;
+        }
+    }
+}
