@@ -86,6 +86,7 @@ public sealed record MechanismTerms(
     int LedgerDecimals,
     decimal MarketFeeRate,
     string? PayoutRule = null,
+    double? SimilarityThreshold = null,
     double? ShapleyRelativeError = null,
     bool ShapleyAntithetic = false);
 

@@ -58,7 +58,7 @@ namespace DataExchange.Cli
                                         the data; each task's price, noise and permutations are the market's own draw)
                 --market-id ID          the market (pricing stream) to trade in (default "default")
                 --perms, --shapley-eps, --shapley-delta, --exact-shapley, --lambda, --ridge, --integral-points,
-                --expected-tasks N, --fee F
+                --expected-tasks N, --fee F, --payout-rule NAME, --similarity-threshold TAU
                                         open the market with these terms first (a fresh market unless --market-id names
                                         one; a market's terms never change); every service settles its tasks under them
                 --pricing URL           pricing's HTTP address, to open a market (default http://127.0.0.1:5081 or DX_PRICING_URL)

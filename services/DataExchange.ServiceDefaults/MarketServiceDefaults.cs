@@ -181,6 +181,8 @@ public sealed record MarketSettings(string Service, string Postgres, string Rabb
             IntegralPoints = market.GetValue("IntegralPoints", defaults.IntegralPoints),
             MarketFeeRate = market.GetValue("FeeRate", defaults.MarketFeeRate),
             ExactShapley = market.GetValue("ExactShapley", defaults.ExactShapley),
+            PayoutRule = market.GetValue<string?>("PayoutRule") is { } rule ? PayoutRules.Parse(rule) : defaults.PayoutRule,
+            SimilarityThreshold = market.GetValue("SimilarityThreshold", defaults.SimilarityThreshold),
             ShapleyTarget = market.GetValue<double?>("ShapleyEpsilon") is { } eps
                 ? new ShapleyAccuracy(eps, market.GetValue("ShapleyDelta", 0.1)) : null,
         }.Validate();

@@ -14,6 +14,7 @@ public static class Terms
         p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.PayoutRule == PayoutRule.Renormalised,
         p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
         p.PayoutRule is PayoutRule.Paper or PayoutRule.Renormalised ? null : PayoutRules.Name(p.PayoutRule),
+        p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : null,
         p.ShapleyRelativeError, p.ShapleyAntithetic);
 
     /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
@@ -30,6 +31,7 @@ public static class Terms
         PayoutRule = t.PayoutRule is null ? t.RenormaliseRobustShares ? PayoutRule.Renormalised : PayoutRule.Paper
             : PayoutRules.TryParse(t.PayoutRule, out var rule) ? rule
             : throw new ArgumentOutOfRangeException(nameof(MarketParameters.PayoutRule), t.PayoutRule, $"must be one of {string.Join(", ", PayoutRules.Names)}"),
+        SimilarityThreshold = t.SimilarityThreshold ?? MarketParameters.Default.SimilarityThreshold,
         ShapleyPermutations = t.ShapleyPermutations,
         ExactShapley = t.ExactShapley,
         ShapleyTarget = t.ShapleyEpsilon is { } e && t.ShapleyDelta is { } d ? new ShapleyAccuracy(e, d) : null,

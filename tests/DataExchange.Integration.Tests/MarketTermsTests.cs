@@ -40,6 +40,7 @@ public sealed class MarketTermsTests(MarketFixture market, ITestOutputHelper out
                 { ShapleyPermutations = 37, MarketFeeRate = 0.05m, RobustnessLambda = 1.0, RidgeAlpha = 0.5, IntegralPoints = 9 }),
             (Id: Scenarios.NewMarketId("terms-eps"), Parameters: MarketParameters.Default with { ShapleyTarget = new ShapleyAccuracy(0.1, 0.1) }),
             (Id: Scenarios.NewMarketId("terms-exact"), Parameters: MarketParameters.Default with { ExactShapley = true }),
+            (Id: Scenarios.NewMarketId("terms-rule"), Parameters: MarketParameters.Default with { PayoutRule = PayoutRule.Thresholded }),
         };
         foreach (var (id, parameters) in markets)
             await MarketTermsOptions.OpenAsync(PricingUrl, market.Keys, new OpenMarket(id, TermsOf(parameters)), ct);
@@ -67,7 +68,7 @@ public sealed class MarketTermsTests(MarketFixture market, ITestOutputHelper out
             Assert.Equal(terms, allocated[task].Terms);
             var s = settled[task];
             Assert.Equal(terms, s.Terms);
-            var expectedPermutations = k switch { 0 => 37, 2 => 0, _ => -1 };
+            var expectedPermutations = k switch { 0 => 37, 2 => 0, 3 => 200, _ => -1 };
             if (expectedPermutations >= 0) Assert.Equal(expectedPermutations, s.ShapleyPermutations);
             else Assert.InRange(s.ShapleyPermutations, 2, Shapley.PaperPermutations(allocated[task].SellerIds.Length, new ShapleyAccuracy(0.1, 0.1)));
             Assert.Equal(k == 0 ? Math.Round(s.Charge * 0.05m, 8, MidpointRounding.ToZero) : 0m, s.Fee);
@@ -78,6 +79,12 @@ public sealed class MarketTermsTests(MarketFixture market, ITestOutputHelper out
             output.WriteLine($"market {marketId}: task {task} K = {s.ShapleyPermutations}, charge {s.Charge}, fee {s.Fee}");
         }
         Assert.True(settled.Values.Sum(s => s.Charge) > 0, "nothing was charged");
+        // The thresholded market pays its sellers (almost) all of each charge; the paper's rule withholds almost all of it.
+        var thresholded = ids.Where(i => i.Market == 3).Select(i => settled[i.Task]).ToList();
+        var paper = ids.Where(i => i.Market == 0).Select(i => settled[i.Task]).ToList();
+        Assert.True(thresholded.Sum(s => s.PaidToSellers) >= 0.9m * thresholded.Sum(s => s.Charge),
+            $"thresholded paid {thresholded.Sum(s => s.PaidToSellers)} of {thresholded.Sum(s => s.Charge)}");
+        Assert.True(paper.Sum(s => s.PaidToSellers) < 0.2m * paper.Sum(s => s.Charge));
     });
 
     [Fact]

@@ -26,8 +26,10 @@ public static class MarketTermsOptions
         var points = a.String("--integral-points");
         var fee = a.String("--fee");
         var expected = a.String("--expected-tasks");
+        var rule = a.String("--payout-rule");
+        var tau = a.String("--similarity-threshold");
         if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
-        if (perms is null && eps is null && !exact && lambda is null && ridge is null && points is null && fee is null && expected is null) return null;
+        if (perms is null && eps is null && !exact && lambda is null && ridge is null && points is null && fee is null && expected is null && rule is null && tau is null) return null;
         var d = MarketParameters.Default;
         var parameters = d with
         {
@@ -39,6 +41,9 @@ public static class MarketTermsOptions
             IntegralPoints = a.Int("--integral-points", d.IntegralPoints, 2),
             MarketFeeRate = (decimal)a.Double("--fee", 0),
             ExpectedTasks = a.Int("--expected-tasks", d.ExpectedTasks, 1),
+            PayoutRule = rule is null ? d.PayoutRule
+                : PayoutRules.TryParse(rule, out var r) ? r : throw new UsageException($"--payout-rule: '{rule}' is not one of {string.Join(", ", PayoutRules.Names)}"),
+            SimilarityThreshold = a.Double("--similarity-threshold", d.SimilarityThreshold),
         };
         try { parameters.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}"); }
