@@ -86,7 +86,9 @@ public sealed record MechanismTerms(
     int LedgerDecimals,
     decimal MarketFeeRate,
     string? PayoutRule = null,
-    double? SimilarityThreshold = null);
+    double? SimilarityThreshold = null,
+    double? ShapleyRelativeError = null,
+    bool ShapleyAntithetic = false);
 
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
 /// <remarks>Market-internal: it carries the task's noise seed.</remarks>

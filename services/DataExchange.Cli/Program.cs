@@ -19,6 +19,10 @@ namespace DataExchange.Cli
                 --perms K               Shapley permutations per task (default 200)
                 --shapley-eps E         with --shapley-delta D: sample until max error < E w.p. 1 - D
                 --shapley-delta D
+                --shapley-relative R    sample until every seller's standard error is at most R / M of the task's
+                                        total gain (R of the average share at any M; e.g. 0.05); reports K used
+                --antithetic            permutations in antithetic pairs (each with its reverse): unbiased, fewer
+                                        permutations for the same accuracy
                 --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
                 --payout-rule R         how each charge is split (README, "Payout rules"; default paper):
                                           paper           PD_B* as the paper writes it; the withheld part is retained

@@ -8,7 +8,7 @@ namespace DataExchange.Cli;
 /// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
 public static class SimulateCommand
 {
-    private static readonly HashSet<string> Flags = ["--exact-shapley", "--json", "--no-progress", "--renormalise"];
+    private static readonly HashSet<string> Flags = ["--antithetic", "--exact-shapley", "--json", "--no-progress", "--renormalise"];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -24,6 +24,8 @@ public static class SimulateCommand
         var eps = a.String("--shapley-eps");
         var delta = a.String("--shapley-delta");
         var exact = a.Flag("--exact-shapley");
+        var relative = a.String("--shapley-relative");
+        var antithetic = a.Flag("--antithetic");
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var lambda = a.Double("--lambda", Math.Log(2));
@@ -35,6 +37,7 @@ public static class SimulateCommand
         var expected = a.String("--expected-tasks");
         a.RejectUnknown();
         if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
+        if (relative is not null && eps is not null) throw new UsageException("--shapley-relative takes the place of --shapley-eps/--shapley-delta");
 
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
@@ -46,6 +49,8 @@ public static class SimulateCommand
             ShapleyPermutations = perms,
             ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
             ExactShapley = exact,
+            ShapleyRelativeError = relative is null ? null : a.Double("--shapley-relative", 0),
+            ShapleyAntithetic = antithetic,
             RobustnessLambda = lambda,
             PayoutRule = rule,
             SimilarityThreshold = threshold,
@@ -61,13 +66,24 @@ public static class SimulateCommand
         var earnings = new decimal[scenario.Sellers.Sellers];
         decimal charged = 0, retained = 0;
         var mechanismTicks = 0L;
+        var phaseTicks = new long[Enum.GetValues<TaskPhase>().Length];
+        var permutations = 0L;
+        var mark = 0L;
+        void PhaseDone(TaskPhase phase)
+        {
+            var now = Stopwatch.GetTimestamp();
+            phaseTicks[(int)phase] += now - mark;
+            mark = now;
+        }
         var wall = Stopwatch.StartNew();
         for (var n = 0; n < scenario.Buyers.Count; n++)
         {
             var buyer = scenario.Buyers[n];
             var start = Stopwatch.GetTimestamp();
-            var outcome = market.Run(buyer.Id, buyer.Target, buyer.Valuation);
+            mark = start;
+            var outcome = market.Run(buyer.Id, buyer.Target, buyer.Valuation, PhaseDone);
             mechanismTicks += Stopwatch.GetTimestamp() - start;
+            permutations += outcome.Settlement.Shapley.Permutations;
             var split = outcome.Settlement.Split;
             charged += split.Charge;
             retained += split.Retained + split.Fee;
@@ -78,6 +94,8 @@ public static class SimulateCommand
         progress?.Done();
         var meanMs = scenario.Buyers.Count == 0 ? 0 : mechanismTicks * 1000.0 / Stopwatch.Frequency / scenario.Buyers.Count;
         var totalMs = mechanismTicks * 1000.0 / Stopwatch.Frequency;
+        double PhaseMs(TaskPhase phase) => scenario.Buyers.Count == 0 ? 0 : phaseTicks[(int)phase] * 1000.0 / Stopwatch.Frequency / scenario.Buyers.Count;
+        var meanPermutations = scenario.Buyers.Count == 0 ? 0.0 : (double)permutations / scenario.Buyers.Count;
         var ranked = Enumerable.Range(0, earnings.Length).OrderByDescending(m => earnings[m]).ThenBy(m => m).Take(top).ToList();
         if (json)
         {
@@ -98,6 +116,14 @@ public static class SimulateCommand
                     finalPriceWeights = market.State.Probabilities(),
                     meanMechanismMs = meanMs,
                     totalMechanismMs = totalMs,
+                    meanPermutations,
+                    phaseMs = new
+                    {
+                        gram = PhaseMs(TaskPhase.Moments),
+                        allocation = PhaseMs(TaskPhase.Allocation),
+                        shapley = PhaseMs(TaskPhase.Shapley),
+                        other = PhaseMs(TaskPhase.Settlement),
+                    },
                 },
             }));
             return 0;
@@ -118,6 +144,8 @@ public static class SimulateCommand
             stdout.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", scenario.Sellers.SellerIds[m], earnings[m]));
         stdout.WriteLine();
         stdout.WriteLine(string.Format(inv, "Mechanism time     : {0:0.0} ms total, {1:0.000} ms per task (wall {2:0.0} ms)", totalMs, meanMs, wall.Elapsed.TotalMilliseconds));
+        stdout.WriteLine(string.Format(inv, "  per task        : Gram build {0:0.000} ms, RF* and revenue curve {1:0.000} ms, Shapley {2:0.000} ms ({3:0.#} permutations), other {4:0.000} ms",
+            PhaseMs(TaskPhase.Moments), PhaseMs(TaskPhase.Allocation), PhaseMs(TaskPhase.Shapley), meanPermutations, PhaseMs(TaskPhase.Settlement)));
         return 0;
     }
 

@@ -40,4 +40,33 @@ public sealed class FeatureSet
     public int Steps { get; }
 
     public ReadOnlySpan<double> Row(int seller) => _rows[seller];
+
+    private readonly Lock _cacheLock = new();
+    private SellerMoments? _moments;
+    private double[,]? _similarity;
+    private double _similarityThreshold;
+
+    /// <summary>
+    /// The sellers' own part of every task's moments for a training length (the last one asked for is kept: a market
+    /// uses one). The rows never change, so this is exact: the same code, the same numbers, once instead of per task.
+    /// </summary>
+    internal SellerMoments Moments(int trainLength)
+    {
+        lock (_cacheLock)
+        {
+            if (_moments is { } cached && cached.TrainLength == trainLength) return cached;
+            return _moments = SellerMoments.Compute(this, trainLength);
+        }
+    }
+
+    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once per threshold (the last kept); callers must not write to it.</summary>
+    internal double[,] Similarity(double threshold = 0.0)
+    {
+        lock (_cacheLock)
+        {
+            if (_similarity is { } cached && _similarityThreshold.Equals(threshold)) return cached;
+            _similarityThreshold = threshold;
+            return _similarity = RobustShares.Similarity(this, threshold);
+        }
+    }
 }

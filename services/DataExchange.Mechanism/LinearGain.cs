@@ -41,6 +41,15 @@ public sealed class TaskMoments
     public static int TrainLength(int steps, double trainFraction) => (int)Math.Floor(trainFraction * steps);
 
     public static TaskMoments Compute(FeatureSet sellers, ReadOnlySpan<double> target, NoiseMatrix noise, MarketParameters parameters)
+        => Compute(sellers, target, noise, parameters, useSellerCache: true);
+
+    /// <summary>
+    /// <paramref name="useSellerCache"/>: take the sellers' centred series and their own Gram blocks X X' from the
+    /// feature set's cache (<see cref="FeatureSet.Moments"/>), computed once by the same code as here, so every number is
+    /// bit for bit what the uncached path computes (a test holds them equal); they do not depend on the buyer or the noise.
+    /// </summary>
+    internal static TaskMoments Compute(FeatureSet sellers, ReadOnlySpan<double> target, NoiseMatrix noise, MarketParameters parameters,
+        bool useSellerCache)
     {
         var m = sellers.Sellers;
         var steps = sellers.Steps;
@@ -56,21 +65,19 @@ public sealed class TaskMoments
         if (nTrain < 2 || nTest < 2)
             throw new ArgumentException($"target has {steps} values: too short to train on {parameters.TrainFraction:P0} and score on the rest (need at least 2 of each).", nameof(target));
 
-        var x = new double[m][];
+        var own = useSellerCache ? sellers.Moments(nTrain) : SellerMoments.Compute(sellers, nTrain);
+        var x = own.Centred;
         var e = new double[m][];
-        var meanX = new double[m];
         var meanE = new double[m];
         for (var i = 0; i < m; i++)
         {
-            meanX[i] = Kernels.Mean(sellers.Row(i)[..nTrain]);
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);
-            x[i] = Centre(sellers.Row(i), meanX[i]);
             e[i] = Centre(noise.Row(i), meanE[i]);
         }
         var yMean = Kernels.Mean(target[..nTrain]);
         var y = Centre(target, yMean);
-        var train = GramBlocks.Compute(x, e, y, 0, nTrain);
-        var test = GramBlocks.Compute(x, e, y, nTrain, nTest);
+        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainXx);
+        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestXx);
         var testY = y.AsSpan(nTrain);
         var testYSum = 0.0;
         foreach (var v in testY) testYSum += v;
@@ -81,16 +88,51 @@ public sealed class TaskMoments
             if (v > max) max = v;
             if (v < min) min = v;
         }
-        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, meanX, meanE);
+        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.Mean, meanE);
     }
 
-    private static double[] Centre(ReadOnlySpan<double> values, double mean)
+    internal static double[] Centre(ReadOnlySpan<double> values, double mean)
     {
         var result = new double[values.Length];
         for (var t = 0; t < values.Length; t++) result[t] = values[t] - mean;
         return result;
     }
 }
+
+/// <summary>
+/// What a task's moments need from the sellers alone for one train/test split: their training means, centred series
+/// and X X' over each part. The same for every buyer and every noise draw, so a feature set computes it once.
+/// Read-only once built (tasks share it).
+/// </summary>
+internal sealed class SellerMoments
+{
+    public required int TrainLength { get; init; }
+    public required double[] Mean { get; init; }
+    public required double[][] Centred { get; init; }
+    public required double[] TrainXx { get; init; }
+    public required double[] TestXx { get; init; }
+
+    public static SellerMoments Compute(FeatureSet sellers, int nTrain)
+    {
+        var m = sellers.Sellers;
+        var mean = new double[m];
+        var x = new double[m][];
+        for (var i = 0; i < m; i++)
+        {
+            mean[i] = Kernels.Mean(sellers.Row(i)[..nTrain]);
+            x[i] = TaskMoments.Centre(sellers.Row(i), mean[i]);
+        }
+        return new SellerMoments
+        {
+            TrainLength = nTrain,
+            Mean = mean,
+            Centred = x,
+            TrainXx = GramBlocks.Symmetric(x, 0, nTrain),
+            TestXx = GramBlocks.Symmetric(x, nTrain, sellers.Steps - nTrain),
+        };
+    }
+}
+
 
 /// <summary>
 /// Products of the centred series over one part of the series (M x M, row-major): the Gram of the features
@@ -104,24 +146,21 @@ internal sealed class GramBlocks
     public required double[] Xy { get; init; }
     public required double[] Ey { get; init; }
 
-    public static GramBlocks Compute(double[][] x, double[][] e, double[] y, int start, int length)
+    /// <summary>The blocks over [start, start + length); <paramref name="xx"/> is X X' over it, from the sellers' cache.</summary>
+    public static GramBlocks Compute(double[][] x, double[][] e, double[] y, int start, int length, double[] xx)
     {
         var m = x.Length;
-        var xx = new double[m * m];
-        var ee = new double[m * m];
         var xe = new double[m * m];
         for (var i = 0; i < m; i++)
         {
             var xi = x[i].AsSpan(start, length);
-            var ei = e[i].AsSpan(start, length);
-            for (var j = 0; j < m; j++)
-                xe[i * m + j] = Kernels.Dot(xi, e[j].AsSpan(start, length));
-            for (var j = 0; j <= i; j++)
-            {
-                xx[i * m + j] = xx[j * m + i] = Kernels.Dot(xi, x[j].AsSpan(start, length));
-                ee[i * m + j] = ee[j * m + i] = Kernels.Dot(ei, e[j].AsSpan(start, length));
-            }
+            var j = 0;
+            for (; j + 4 <= m; j += 4)
+                Kernels.Dot4(xi, e[j].AsSpan(start, length), e[j + 1].AsSpan(start, length), e[j + 2].AsSpan(start, length),
+                    e[j + 3].AsSpan(start, length), out xe[i * m + j], out xe[i * m + j + 1], out xe[i * m + j + 2], out xe[i * m + j + 3]);
+            for (; j < m; j++) xe[i * m + j] = Kernels.Dot(xi, e[j].AsSpan(start, length));
         }
+        var ee = Symmetric(e, start, length);
         var cross = new double[m * m];
         for (var i = 0; i < m; i++)
             for (var j = 0; j < m; j++)
@@ -135,6 +174,29 @@ internal sealed class GramBlocks
             ey[i] = Kernels.Dot(e[i].AsSpan(start, length), ys);
         }
         return new GramBlocks { Xx = xx, Cross = cross, Ee = ee, Xy = xy, Ey = ey };
+    }
+
+    /// <summary>R R' over [start, start + length), row-major and symmetric: entry (i, j) is Kernels.Dot(r_i, r_j) for j &lt;= i, bit for bit.</summary>
+    public static double[] Symmetric(double[][] rows, int start, int length)
+    {
+        var m = rows.Length;
+        var g = new double[m * m];
+        for (var i = 0; i < m; i++)
+        {
+            var ri = rows[i].AsSpan(start, length);
+            var j = 0;
+            for (; j + 4 <= i + 1; j += 4)
+            {
+                Kernels.Dot4(ri, rows[j].AsSpan(start, length), rows[j + 1].AsSpan(start, length), rows[j + 2].AsSpan(start, length),
+                    rows[j + 3].AsSpan(start, length), out var s0, out var s1, out var s2, out var s3);
+                g[i * m + j] = g[j * m + i] = s0;
+                g[i * m + j + 1] = g[(j + 1) * m + i] = s1;
+                g[i * m + j + 2] = g[(j + 2) * m + i] = s2;
+                g[i * m + j + 3] = g[(j + 3) * m + i] = s3;
+            }
+            for (; j <= i; j++) g[i * m + j] = g[j * m + i] = Kernels.Dot(ri, rows[j].AsSpan(start, length));
+        }
+        return g;
     }
 }
 
@@ -317,9 +379,39 @@ internal sealed class CoalitionWalker : ICoalitionGame
         var aj = _sys.A.AsSpan(j * m, m);
         var newRow = l.AsSpan(k * m, k + 1);
         var dot = 0.0;
-        for (var r = 0; r < k; r++)
+        var members = _members;
+        var invDiag = _invDiag;
+        var r = 0;
+        // Forward substitution four rows at a time: the same sums as Dot(L[r, ..r], newRow) row by row (LowerRows4
+        // gives their shared vector part, the tails follow in Dot's order), so the factor is bit for bit the row-by-row one.
+        for (; r + 4 <= k; r += 4)
         {
-            var v = (aj[_members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * _invDiag[r];
+            Kernels.LowerRows4(l, m, r, newRow, out var s0, out var s1, out var s2, out var s3);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            var v0 = (aj[members[r]] - s0) * invDiag[r];
+            s1 += l[r1 + r] * v0;
+            var v1 = (aj[members[r + 1]] - s1) * invDiag[r + 1];
+            s2 += l[r2 + r] * v0;
+            s2 += l[r2 + r + 1] * v1;
+            var v2 = (aj[members[r + 2]] - s2) * invDiag[r + 2];
+            s3 += l[r3 + r] * v0;
+            s3 += l[r3 + r + 1] * v1;
+            s3 += l[r3 + r + 2] * v2;
+            var v3 = (aj[members[r + 3]] - s3) * invDiag[r + 3];
+            newRow[r] = v0;
+            newRow[r + 1] = v1;
+            newRow[r + 2] = v2;
+            newRow[r + 3] = v3;
+            dot += v0 * v0;
+            dot += v1 * v1;
+            dot += v2 * v2;
+            dot += v3 * v3;
+        }
+        for (; r < k; r++)
+        {
+            var v = (aj[members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * invDiag[r];
             newRow[r] = v;
             dot += v * v;
         }
@@ -361,10 +453,34 @@ internal sealed class CoalitionWalker : ICoalitionGame
         var m = _m;
         var beta = _beta.AsSpan(0, k);
         var quad = 0.0;
-        for (var r = 0; r < k; r++)
+        var qa = _qa;
+        var r = 0;
+        // Four rows at a time, each the same sum as Dot(Qa[r, ..r], beta) (see Push).
+        for (; r + 4 <= k; r += 4)
+        {
+            Kernels.LowerRows4(qa, m, r, beta, out var s0, out var s1, out var s2, out var s3);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            s1 += qa[r1 + r] * beta[r];
+            s2 += qa[r2 + r] * beta[r];
+            s2 += qa[r2 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r] * beta[r];
+            s3 += qa[r3 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r + 2] * beta[r + 2];
+            var b0 = beta[r];
+            var b1 = beta[r + 1];
+            var b2 = beta[r + 2];
+            var b3 = beta[r + 3];
+            quad += b0 * (qa[r * m + r] * b0 + 2.0 * s0);
+            quad += b1 * (qa[r1 + r + 1] * b1 + 2.0 * s1);
+            quad += b2 * (qa[r2 + r + 2] * b2 + 2.0 * s2);
+            quad += b3 * (qa[r3 + r + 3] * b3 + 2.0 * s3);
+        }
+        for (; r < k; r++)
         {
             var br = beta[r];
-            quad += br * (_qa[r * m + r] * br + 2.0 * Kernels.Dot(_qa.AsSpan(r * m, r), beta));
+            quad += br * (qa[r * m + r] * br + 2.0 * Kernels.Dot(qa.AsSpan(r * m, r), beta));
         }
         return _sys.R0 - 2.0 * Kernels.Dot(beta, _qva) + quad;
     }
@@ -380,8 +496,7 @@ internal sealed class CoalitionWalker : ICoalitionGame
         {
             var bc = tmp[c] * _invDiag[c];
             _beta[c] = bc;
-            var row = _l.AsSpan(c * m, c);
-            for (var r = 0; r < row.Length; r++) tmp[r] -= row[r] * bc;
+            Kernels.SubtractScaled(tmp[..c], _l.AsSpan(c * m, c), bc);
         }
     }
 

@@ -72,6 +72,18 @@ public sealed record MarketParameters
     /// <summary>When set, PD_A* samples permutations until this accuracy is reached (at most Shapley.UntilAccurateCap: Thm 5.3's K, more for small M).</summary>
     public ShapleyAccuracy? ShapleyTarget { get; init; }
 
+    /// <summary>
+    /// When set to r, PD_A* samples until every seller's estimated standard error is at most r / M of the task's total
+    /// gain (r of the average share, at any M; Shapley.UntilRelative). Takes the place of K; not with ShapleyTarget.
+    /// </summary>
+    public double? ShapleyRelativeError { get; init; }
+
+    /// <summary>
+    /// Draw PD_A*'s permutations in antithetic pairs (a permutation and its reverse): unbiased, and fewer permutations
+    /// for the same accuracy (Shapley.PermutationSampler). Off by default, so a market's recorded tasks replay as they ran.
+    /// </summary>
+    public bool ShapleyAntithetic { get; init; }
+
     /// <summary>Exact Shapley over all 2^M coalitions instead of Monte Carlo (M &lt;= 24; the oracle, and affordable for M = 20).</summary>
     public bool ExactShapley { get; init; }
 
@@ -105,6 +117,11 @@ public sealed record MarketParameters
         Check(LedgerDecimals is >= 0 and <= 18, nameof(LedgerDecimals), LedgerDecimals, "must lie in [0, 18]");
         Check(MarketFeeRate >= 0 && MarketFeeRate < 1, nameof(MarketFeeRate), MarketFeeRate, "must lie in [0, 1)");
         ShapleyTarget?.Validate();
+        if (ShapleyRelativeError is { } r)
+        {
+            Check(r > 0 && r < 1, nameof(ShapleyRelativeError), r, "must lie in (0, 1)");
+            Check(ShapleyTarget is null, nameof(ShapleyRelativeError), r, "cannot be set together with ShapleyTarget");
+        }
         return this;
     }
 }

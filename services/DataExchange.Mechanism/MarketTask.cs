@@ -25,6 +25,19 @@ public sealed record SettlementOutcome(
     double[] RobustShares,
     PayoutSplit Split);
 
+/// <summary>The phases of one task, in order, as <see cref="MarketTask.Run"/> reports their ends.</summary>
+public enum TaskPhase
+{
+    /// <summary>Noise matrix and the Gram moments of the task.</summary>
+    Moments,
+    /// <summary>AF*, G, RF* charged, the revenue curve over the price grid, the predictions.</summary>
+    Allocation,
+    /// <summary>PD_A*.</summary>
+    Shapley,
+    /// <summary>PD_B* and the decimal split.</summary>
+    Settlement,
+}
+
 /// <summary>One task, end to end.</summary>
 public sealed record TaskOutcome(string BuyerId, TaskSeeds Seeds, AllocationOutcome Allocation, SettlementOutcome Settlement);
 
@@ -102,8 +115,9 @@ public static class MarketTask
                 : p.ShapleyTarget is { } accuracy ? InterventionalShapley.UntilAccurate(gains, s, accuracy, permutationSeed)
                 : InterventionalShapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
         return p.ExactShapley ? Shapley.Exact(gains, s)
-            : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed)
-            : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
+            : p.ShapleyRelativeError is { } r ? Shapley.UntilRelative(gains, s, r, permutationSeed, p.ShapleyAntithetic)
+            : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed, p.ShapleyAntithetic)
+            : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed, p.ShapleyAntithetic);
     }
 
     /// <summary>
@@ -127,22 +141,31 @@ public static class MarketTask
         else
         {
             var threshold = p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : 0.0;
-            paidBy = RobustShares.Apply(shares, RobustShares.Similarity(sellers, threshold), p.RobustnessLambda,
+            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold), p.RobustnessLambda,
                 renormalise: p.PayoutRule == PayoutRule.Renormalised);
         }
         var split = Payout.Split(charge, sellers.SellerIds, paidBy, p.LedgerDecimals, p.MarketFeeRate, distributeRemainder: payAll);
         return new SettlementOutcome(values, shares, paidBy, split);
     }
 
-    /// <summary>Allocation and settlement of one task at a quoted price, sharing one set of task moments.</summary>
+    /// <summary>
+    /// Allocation and settlement of one task at a quoted price, sharing one set of task moments. <paramref name="phaseDone"/>
+    /// is told as each phase ends, so a caller can time them (the library has no clock).
+    /// </summary>
     public static TaskOutcome Run(string buyerId, FeatureSet sellers, double[] target, double bid, PriceQuote quote, TaskSeeds seeds,
-        PriceGrid grid, MarketParameters parameters)
+        PriceGrid grid, MarketParameters parameters, Action<TaskPhase>? phaseDone = null)
     {
         ValidateBid(bid);
         var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, seeds.Noise);
         var gains = new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
+        phaseDone?.Invoke(TaskPhase.Moments);
         var allocation = Allocate(gains, sellers, noise, bid, quote, grid);
-        var settlement = Settle(gains, sellers, bid, quote.Price, allocation.Charge, seeds.Permutations);
+        phaseDone?.Invoke(TaskPhase.Allocation);
+        var s = gains.AllocatedNoise(quote.Price, bid);
+        var shapley = SellerValues(gains, s, seeds.Permutations);
+        phaseDone?.Invoke(TaskPhase.Shapley);
+        var settlement = PayOut(shapley, sellers, allocation.Charge, parameters);
+        phaseDone?.Invoke(TaskPhase.Settlement);
         return new TaskOutcome(buyerId, seeds, allocation, settlement);
     }
 }
@@ -170,13 +193,14 @@ public sealed class InProcessMarket
     public long TasksRun { get; private set; }
 
     /// <summary>quote -> AF* -> RF* -> PF* update -> PD_A* -> PD_B* -> payout, for the next task, seeded from the market seed.</summary>
-    public TaskOutcome Run(string buyerId, double[] target, double bid) => Run(buyerId, target, bid, TaskSeeds.ForTask(Seed, TasksRun));
+    public TaskOutcome Run(string buyerId, double[] target, double bid, Action<TaskPhase>? phaseDone = null)
+        => Run(buyerId, target, bid, TaskSeeds.ForTask(Seed, TasksRun), phaseDone);
 
     /// <summary>The next task with the seeds a market recorded for it (replaying the services' log in process).</summary>
-    public TaskOutcome Run(string buyerId, double[] target, double bid, TaskSeeds seeds)
+    public TaskOutcome Run(string buyerId, double[] target, double bid, TaskSeeds seeds, Action<TaskPhase>? phaseDone = null)
     {
         var quote = MultiplicativeWeightsPricer.Quote(State, Grid, seeds.Price);
-        var outcome = MarketTask.Run(buyerId, Sellers, target, bid, quote, seeds, Grid, Parameters);
+        var outcome = MarketTask.Run(buyerId, Sellers, target, bid, quote, seeds, Grid, Parameters, phaseDone);
         State = MultiplicativeWeightsPricer.Update(State, Grid, outcome.Allocation.RevenueCurve);
         TasksRun++;
         return outcome;

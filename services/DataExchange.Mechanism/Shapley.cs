@@ -27,33 +27,39 @@ public static class Shapley
         return shares;
     }
 
-    /// <summary>Monte Carlo with K random permutations from the seed; one walk gives every seller one sample.</summary>
-    public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed)
-        => MonteCarloOf(new CoalitionWalker(gains.System(noiseScale)), permutations, seed);
+    /// <summary>
+    /// Monte Carlo with K random permutations from the seed; one walk gives every seller one sample. With
+    /// <paramref name="antithetic"/>, ceil(K/2) antithetic pairs instead (see <see cref="PermutationSampler"/>).
+    /// </summary>
+    public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed, bool antithetic = false)
+        => MonteCarloOf(new CoalitionWalker(gains.System(noiseScale)), permutations, seed, antithetic);
 
-    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed)
+    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed, bool antithetic = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(permutations);
-        var sampler = new PermutationSampler(game, seed);
-        for (var k = 0; k < permutations; k++) sampler.Walk();
-        return new ShapleyEstimate(sampler.Means(), permutations);
+        var sampler = new PermutationSampler(game, seed, antithetic);
+        var samples = antithetic ? (permutations + 1) / 2 : permutations;
+        for (var k = 0; k < samples; k++) sampler.Walk();
+        return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
 
     /// <summary>
     /// Monte Carlo that stops once every seller's estimate is within eps of its Shapley value with probability at
     /// least 1 - delta, counting every check it makes (the rule and its proof: <see cref="AccuracyRule"/>).
-    /// Never draws more than <see cref="UntilAccurateCap"/>. Reports the number of permutations it used.
+    /// Never draws more than <see cref="UntilAccurateCap"/> samples (a sample is a permutation, or with
+    /// <paramref name="antithetic"/> a pair, whose average marginal lies in [-1, 1] as well, so the rule holds unchanged
+    /// with n counting pairs). Reports the number of permutations it used.
     /// </summary>
-    public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed)
-        => UntilAccurateOf(new CoalitionWalker(gains.System(noiseScale)), accuracy, seed);
+    public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
+        => UntilAccurateOf(new CoalitionWalker(gains.System(noiseScale)), accuracy, seed, antithetic);
 
     /// <summary>The same stopping rule for any game whose values lie in [0, 1] (marginals in [-1, 1], as the rule assumes).</summary>
-    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed)
+    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
     {
         accuracy.Validate();
         var m = game.Sellers;
         var rule = AccuracyRule.For(m, accuracy);
-        var sampler = new PermutationSampler(game, seed);
+        var sampler = new PermutationSampler(game, seed, antithetic);
         var k = 0;
         foreach (var checkpoint in rule.Checkpoints)
         {
@@ -65,15 +71,60 @@ public static class Shapley
             var worst = 0.0;
             for (var j = 0; j < m && worst <= accuracy.Epsilon; j++)
                 worst = Math.Max(worst, rule.HalfWidth(sampler.Variance(j), k));
-            if (worst <= accuracy.Epsilon) return new ShapleyEstimate(sampler.Means(), k);
+            if (worst <= accuracy.Epsilon) return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
         }
         while (k < rule.Cap)
         {
             sampler.Walk();
             k++;
         }
-        return new ShapleyEstimate(sampler.Means(), k);
+        return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
+    /// <summary>Fewest samples (permutations or pairs) before <see cref="UntilRelative"/> trusts a sample variance.</summary>
+    public const int RelativeMinSamples = 32;
+
+    /// <summary>Most samples <see cref="UntilRelative"/> draws.</summary>
+    public const int RelativeMaxSamples = 100_000;
+
+    /// <summary>Total gain below which <see cref="UntilRelative"/> measures errors against this floor instead.</summary>
+    public const double RelativeMinTotal = 0.01;
+
+    /// <summary>
+    /// Monte Carlo to a target relative to the shares: it stops at the first checkpoint (n = 32 ceil(1.1^i) samples,
+    /// fixed in advance) where every seller's estimated standard error sqrt(V_j / n) is at most r / M of the total
+    /// G(all) - G(empty) (floored at <see cref="RelativeMinTotal"/>), i.e. r of the average share, whatever M is. The
+    /// total is computed exactly before the first walk, so the target does not depend on the samples. This is a
+    /// standard-error (CLT) target, not a finite-sample bound: with Bonferroni over the M sellers, max error is below
+    /// z_(delta / 2M) r / M of the total with probability about 1 - delta. A bound that holds at every n
+    /// (<see cref="UntilAccurate"/> at eps = r / M) needs n >= 7 R L / (3 eps) for its range term alone, about 10^5 to
+    /// 10^6 permutations at M = 200 and r = 0.05, whatever the variances are.
+    /// </summary>
+    public static ShapleyEstimate UntilRelative(TaskGains gains, double noiseScale, double relativeError, ulong seed, bool antithetic = false)
+    {
+        if (!(relativeError > 0 && relativeError < 1)) throw new ArgumentOutOfRangeException(nameof(relativeError), relativeError, "must lie in (0, 1).");
+        var sys = gains.System(noiseScale);
+        var m = sys.Sellers;
+        var full = new CoalitionWalker(sys);
+        for (var j = 0; j < m; j++) full.Push(j);
+        var total = Math.Max(Math.Abs(full.Gain() - sys.EmptyGain), RelativeMinTotal);
+        var target = relativeError * total / m;
+        var sampler = new PermutationSampler(new CoalitionWalker(sys), seed, antithetic);
+        var n = 0;
+        for (var checkpoint = (double)RelativeMinSamples; n < RelativeMaxSamples; checkpoint *= AccuracyRule.CheckpointRatio)
+        {
+            var next = Math.Min(RelativeMaxSamples, (int)Math.Ceiling(checkpoint));
+            while (n < next)
+            {
+                sampler.Walk();
+                n++;
+            }
+            var worst = 0.0;
+            for (var j = 0; j < m && worst <= target; j++) worst = Math.Max(worst, Math.Sqrt(sampler.Variance(j) / n));
+            if (worst <= target) break;
+        }
+        return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
+    }
+
 
     /// <summary>
     /// Most permutations <see cref="UntilAccurate"/> draws: Thm 5.3's K, raised when M is small so that Hoeffding's
@@ -139,7 +190,16 @@ public static class Shapley
         }
     }
 
-    /// <summary>Permutation walks with running means and variances of each seller's marginal gain (Welford).</summary>
+    /// <summary>
+    /// Permutation walks with running means and variances of each seller's marginal gain (Welford), one sample per walk;
+    /// or, antithetic, one sample per pair: a uniform permutation and its reverse, the sample being the average of the
+    /// seller's two marginals. Each of the two is a uniform permutation, so the average is unbiased; a seller early in
+    /// one is late in the other, and marginals fall with position, so the two are negatively correlated and the pair
+    /// varies less than two independent walks (antithetic permutations: Illes and Kerenyi 2019, "Estimation of the
+    /// Shapley value by ergodic sampling", arXiv 1906.05224; Mitchell, Cooper, Frank and Holmes 2022, "Sampling
+    /// permutations for Shapley value estimation", JMLR 23). Pairs are independent of each other, so the sample
+    /// variance over pairs is what a stopping rule may use; over single walks it would not be.
+    /// </summary>
     private sealed class PermutationSampler
     {
         private readonly ICoalitionGame _game;
@@ -147,35 +207,69 @@ public static class Shapley
         private readonly int[] _order;
         private readonly double[] _mean;
         private readonly double[] _m2;
+        private readonly double[]? _first;
         private readonly double _empty;
         private int _n;
 
-        public PermutationSampler(ICoalitionGame game, ulong seed)
+        public PermutationSampler(ICoalitionGame game, ulong seed, bool antithetic = false)
         {
             _game = game;
             _rng = new SeededRandom(seed);
             _order = Enumerable.Range(0, game.Sellers).ToArray();
             _mean = new double[game.Sellers];
             _m2 = new double[game.Sellers];
+            _first = antithetic ? new double[game.Sellers] : null;
             _empty = game.EmptyGain;
         }
+
+        public int Permutations => _first is null ? _n : 2 * _n;
 
         public void Walk()
         {
             // Each walk shuffles the previous order: still a uniform permutation, and one stream of the seed.
             _rng.Shuffle(_order);
-            _game.Reset();
             _n++;
+            if (_first is null)
+            {
+                _game.Reset();
+                var previous = _empty;
+                foreach (var j in _order)
+                {
+                    var gain = _game.Join(j, previous);
+                    Add(j, gain - previous);
+                    previous = gain;
+                }
+                return;
+            }
+            Marginals(_first);
+            _game.Reset();
+            var last = _empty;
+            for (var i = _order.Length - 1; i >= 0; i--)
+            {
+                var j = _order[i];
+                var gain = _game.Join(j, last);
+                Add(j, 0.5 * (_first[j] + (gain - last)));
+                last = gain;
+            }
+        }
+
+        private void Marginals(double[] into)
+        {
+            _game.Reset();
             var previous = _empty;
             foreach (var j in _order)
             {
                 var gain = _game.Join(j, previous);
-                var x = gain - previous;
-                var d = x - _mean[j];
-                _mean[j] += d / _n;
-                _m2[j] += d * (x - _mean[j]);
+                into[j] = gain - previous;
                 previous = gain;
             }
+        }
+
+        private void Add(int j, double x)
+        {
+            var d = x - _mean[j];
+            _mean[j] += d / _n;
+            _m2[j] += d * (x - _mean[j]);
         }
 
         public double[] Means() => (double[])_mean.Clone();

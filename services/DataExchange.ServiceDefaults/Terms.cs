@@ -14,7 +14,8 @@ public static class Terms
         p.NoiseSigma, p.TrainFraction, p.RidgeAlpha, p.Gain.ToString(), p.IntegralPoints, p.RobustnessLambda, p.PayoutRule == PayoutRule.Renormalised,
         p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
         p.PayoutRule is PayoutRule.Paper or PayoutRule.Renormalised ? null : PayoutRules.Name(p.PayoutRule),
-        p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : null);
+        p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : null,
+        p.ShapleyRelativeError, p.ShapleyAntithetic);
 
     /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
     public static MarketParameters Apply(MarketParameters p, MechanismTerms t) => p with
@@ -36,6 +37,8 @@ public static class Terms
         ShapleyTarget = t.ShapleyEpsilon is { } e && t.ShapleyDelta is { } d ? new ShapleyAccuracy(e, d) : null,
         LedgerDecimals = t.LedgerDecimals,
         MarketFeeRate = t.MarketFeeRate,
+        ShapleyRelativeError = t.ShapleyRelativeError,
+        ShapleyAntithetic = t.ShapleyAntithetic,
     };
 
     /// <summary>

@@ -33,6 +33,34 @@ public class SimulateCommandTests
         """;
 
     [Fact]
+    public void Relative_accuracy_with_antithetic_pairs_reports_its_permutations_and_the_cost_split()
+    {
+        var (code, output, err) = Dx("simulate", "--sellers", "6", "--steps", "80", "--buyers", "4", "--seed", "5", "--json",
+            "--shapley-relative", "0.2", "--antithetic");
+        Assert.True(code == 0, err);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var perms = lines[..4].Select(l => JsonDocument.Parse(l).RootElement.GetProperty("permutations").GetInt32()).ToArray();
+        // pairs: an even count, at least the rule's 32 samples
+        Assert.All(perms, k => Assert.True(k >= 64 && k % 2 == 0, $"{k} permutations"));
+        var s = JsonDocument.Parse(lines[4]).RootElement.GetProperty("summary");
+        Assert.Equal(perms.Average(), s.GetProperty("meanPermutations").GetDouble(), 9);
+        var phases = s.GetProperty("phaseMs");
+        foreach (var phase in new[] { "gram", "allocation", "shapley", "other" }) Assert.True(phases.GetProperty(phase).GetDouble() >= 0);
+
+        var (text, textOut, textErr) = Dx("simulate", "--sellers", "5", "--steps", "60", "--buyers", "2", "--no-progress");
+        Assert.True(text == 0, textErr);
+        Assert.Contains("Gram build", textOut);
+        Assert.Contains("Shapley", textOut);
+
+        var (bad, _, badErr) = Dx("simulate", "--shapley-relative", "0.05", "--shapley-eps", "0.1", "--shapley-delta", "0.1");
+        Assert.Equal(2, bad);
+        Assert.Contains("--shapley-relative", badErr);
+        var (range, _, rangeErr) = Dx("simulate", "--shapley-relative", "2");
+        Assert.Equal(2, range);
+        Assert.Contains("ShapleyRelativeError", rangeErr);
+    }
+
+    [Fact]
     public void Json_output_has_one_line_per_task_and_a_summary_that_balances()
     {
         var (code, output, err) = Dx("simulate", "--sellers", "6", "--steps", "80", "--buyers", "12", "--perms", "30", "--seed", "5", "--json");

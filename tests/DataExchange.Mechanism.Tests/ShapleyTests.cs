@@ -21,7 +21,7 @@ public class ShapleyTests(ITestOutputHelper output)
     /// Carlo needs the most permutations. On plain synthetic buyers the variances are far smaller and any sound
     /// estimator is far inside eps, so a test there could not tell a sound estimator from a broken one.
     /// </summary>
-    private static TaskGains ReplicaTask(int sellers, int steps, ulong seed)
+    internal static TaskGains ReplicaTask(int sellers, int steps, ulong seed)
     {
         var scenario = SyntheticMarket.Generate(sellers - 2, steps, 1, seed);
         var rng = new SeededRandom(SeededRandom.Derive(seed, 7));
