@@ -8,7 +8,7 @@ namespace DataExchange.Cli;
 /// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
 public static class SimulateCommand
 {
-    private static readonly HashSet<string> Flags = ["--antithetic", "--exact-shapley", "--json", "--no-progress", "--renormalise"];
+    private static readonly HashSet<string> Flags = ["--json", "--no-progress", .. MechanismOptions.Flags];
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -20,47 +20,19 @@ public static class SimulateCommand
         var buyers = a.Int("--buyers", 120, 0, 10_000_000);
         var muMin = a.Double("--mu-min", 1.0);
         var muMax = a.Double("--mu-max", 2.0);
-        var perms = a.Int("--perms", 200, 1);
-        var eps = a.String("--shapley-eps");
-        var delta = a.String("--shapley-delta");
-        var exact = a.Flag("--exact-shapley");
-        var relative = a.String("--shapley-relative");
-        var antithetic = a.Flag("--antithetic");
+        var mechanism = MechanismOptions.Parse(a);
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
-        var lambda = a.Double("--lambda", Math.Log(2));
-        var rule = ParseRule(a.String("--payout-rule"), a.Flag("--renormalise"));
-        var threshold = a.Double("--similarity-threshold", MarketParameters.Default.SimilarityThreshold);
-        var ridge = a.Double("--ridge", 1.0);
-        var points = a.Int("--integral-points", 15, 2);
         var top = a.Int("--top", 5, 0);
-        var expected = a.String("--expected-tasks");
         a.RejectUnknown();
-        if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
-        if (relative is not null && eps is not null) throw new UsageException("--shapley-relative takes the place of --shapley-eps/--shapley-delta");
 
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
-        if (exact && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
+        // N defaults to the number of buyers here (the services' default, 120, is the seed scenario's).
+        var parameters = mechanism.Validated(Math.Max(1, scenario.Buyers.Count));
+        if (parameters.ExactShapley && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
             throw new UsageException($"--exact-shapley: {scenario.Sellers.Sellers} sellers, at most {Shapley.MaxExactSellers}");
-        var parameters = new MarketParameters
-        {
-            ShapleyPermutations = perms,
-            ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
-            ExactShapley = exact,
-            ShapleyRelativeError = relative is null ? null : a.Double("--shapley-relative", 0),
-            ShapleyAntithetic = antithetic,
-            RobustnessLambda = lambda,
-            PayoutRule = rule,
-            SimilarityThreshold = threshold,
-            RidgeAlpha = ridge,
-            IntegralPoints = points,
-            ExpectedTasks = expected is null ? Math.Max(1, scenario.Buyers.Count) : a.Int("--expected-tasks", 1, 1),
-        };
-        try { parameters.Validate(); }
-        catch (ArgumentOutOfRangeException e) { throw new UsageException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}"); }
-
         var market = new InProcessMarket(scenario.Sellers, parameters, seed);
         var progress = !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count) : null;
         var earnings = new decimal[scenario.Sellers.Sellers];
@@ -157,17 +129,6 @@ public static class SimulateCommand
     };
 
     /// <summary>--payout-rule NAME; --renormalise is kept as another spelling of --payout-rule renormalised.</summary>
-    internal static PayoutRule ParseRule(string? name, bool renormalise)
-    {
-        if (name is null) return renormalise ? PayoutRule.Renormalised : MarketParameters.Default.PayoutRule;
-        PayoutRule rule;
-        try { rule = PayoutRules.Parse(name); }
-        catch (ArgumentException) { throw new UsageException($"--payout-rule: '{name}' is not a payout rule (one of {string.Join(", ", PayoutRules.Names)})"); }
-        if (renormalise && rule != PayoutRule.Renormalised)
-            throw new UsageException($"--renormalise means --payout-rule renormalised, not {PayoutRules.Name(rule)}");
-        return rule;
-    }
-
     private static string TaskLine(int index, TaskOutcome o)
     {
         var al = o.Allocation;

@@ -12,43 +12,16 @@ namespace DataExchange.Cli.Market;
 /// </summary>
 public static class MarketTermsOptions
 {
-    public static readonly string[] Flags = ["--exact-shapley"];
+    public static readonly string[] Flags = MechanismOptions.Flags;
 
     /// <summary>The terms the options ask for, or null when none is given (the market then opens with the services' configuration).</summary>
     public static OpenMarket? Parse(Arguments a, string marketId)
     {
-        var perms = a.String("--perms");
-        var eps = a.String("--shapley-eps");
-        var delta = a.String("--shapley-delta");
-        var exact = a.Flag("--exact-shapley");
-        var lambda = a.String("--lambda");
-        var ridge = a.String("--ridge");
-        var points = a.String("--integral-points");
-        var fee = a.String("--fee");
-        var expected = a.String("--expected-tasks");
-        var rule = a.String("--payout-rule");
-        var tau = a.String("--similarity-threshold");
-        if ((eps is null) != (delta is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
-        if (perms is null && eps is null && !exact && lambda is null && ridge is null && points is null && fee is null && expected is null && rule is null && tau is null) return null;
-        var d = MarketParameters.Default;
-        var parameters = d with
-        {
-            ShapleyPermutations = a.Int("--perms", d.ShapleyPermutations, 1),
-            ShapleyTarget = eps is null ? null : new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)),
-            ExactShapley = exact,
-            RobustnessLambda = a.Double("--lambda", d.RobustnessLambda),
-            RidgeAlpha = a.Double("--ridge", d.RidgeAlpha),
-            IntegralPoints = a.Int("--integral-points", d.IntegralPoints, 2),
-            MarketFeeRate = (decimal)a.Double("--fee", 0),
-            ExpectedTasks = a.Int("--expected-tasks", d.ExpectedTasks, 1),
-            PayoutRule = rule is null ? d.PayoutRule
-                : PayoutRules.TryParse(rule, out var r) ? r : throw new UsageException($"--payout-rule: '{rule}' is not one of {string.Join(", ", PayoutRules.Names)}"),
-            SimilarityThreshold = a.Double("--similarity-threshold", d.SimilarityThreshold),
-        };
-        try { parameters.Validate(); }
-        catch (ArgumentOutOfRangeException e) { throw new UsageException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}"); }
+        var mechanism = MechanismOptions.Parse(a);
+        if (!mechanism.AnyGiven) return null;
+        var parameters = mechanism.Validated(MarketParameters.Default.ExpectedTasks);
         return new OpenMarket(marketId, Terms.Record(parameters),
-            expected is null ? null : new PriceGridTerms(d.MinPrice, d.MaxPrice, d.Lipschitz, parameters.ExpectedTasks));
+            mechanism.ExpectedTasksGiven ? new PriceGridTerms(parameters.MinPrice, parameters.MaxPrice, parameters.Lipschitz, parameters.ExpectedTasks) : null);
     }
 
     /// <summary>Opens the market (or finds it open with the same terms); a market open with other terms is an error.</summary>
