@@ -210,7 +210,7 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         Assert.Equal(0, Dx.Run(["projections", "rebuild", "--postgres", market.Postgres], stdout, stderr));
-        Assert.Contains("rebuilt 5 projections", stdout.ToString());
+        Assert.Contains("rebuilt 7 projections", stdout.ToString()); // SellerAccount, TaskSettlement, PayoutLine; BuyerPurchase, BuyerResult; MarketHistory, PriceUpdate
         stdout = new StringWriter();
         Assert.Equal(0, Dx.Run(["report", "settlement", "--format", "json", "--postgres", market.Postgres], stdout, stderr));
         Assert.Equal(before["json"], stdout.ToString());
