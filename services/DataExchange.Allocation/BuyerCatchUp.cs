@@ -22,16 +22,9 @@ public static class BuyerCatchUp
             .Where(e => e.StreamKey!.IsOneOf(streams) && e.EventTypeName == "prediction_delivered")
             .ToListAsync(ct);
         var predictions = delivered.Select(e => e.Data).OfType<PredictionDelivered>().ToDictionary(p => p.TaskId, p => p.Predictions);
-        long next;
-        if (results.Count > 0) next = results[^1].Cursor;
-        else if (q.From is null) next = q.After;
-        else
-        {
-            // Nothing at or after the time yet: every result there is now is older, so the next page starts after the newest.
-            var newest = await session.Query<BuyerResult>().Where(r => r.BuyerId == buyerId && r.Complete)
-                .OrderByDescending(r => r.Cursor).Select(r => r.Cursor).Take(1).ToListAsync(ct);
-            next = newest.Count > 0 ? newest[0] : 0;
-        }
+        var next = await q.NextAsync(results.Count > 0 ? results[^1].Cursor : null, async () =>
+            (await session.Query<BuyerResult>().Where(r => r.BuyerId == buyerId && r.Complete)
+                .OrderByDescending(r => r.Cursor).Select(r => r.Cursor).Take(1).ToListAsync(ct)).Select(c => (long?)c).FirstOrDefault());
         var views = results.Select(r => new BuyerResultView(r.Cursor, r.TaskId, r.MarketId, r.Gain, r.PredictionFromStep,
             predictions.GetValueOrDefault(r.TaskId) ?? [], r.Charge!.Value, r.ChargedAt)).ToList();
         return new BuyerResultPage(buyerId, views, next, results.Count < q.Limit);

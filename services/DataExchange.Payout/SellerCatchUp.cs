@@ -14,16 +14,9 @@ public static class SellerCatchUp
         var query = session.Query<PayoutLine>().Where(l => l.SellerId == sellerId && l.Cursor > q.After);
         if (q.From is { } from) query = query.Where(l => l.SettledAt >= from);
         var lines = await query.OrderBy(l => l.Cursor).Take(q.Limit).ToListAsync(ct);
-        long next;
-        if (lines.Count > 0) next = lines[^1].Cursor;
-        else if (q.From is null) next = q.After;
-        else
-        {
-            // Nothing at or after the time yet: every line there is now is older, so the next page starts after the newest.
-            var newest = await session.Query<PayoutLine>().Where(l => l.SellerId == sellerId)
-                .OrderByDescending(l => l.Cursor).Select(l => l.Cursor).Take(1).ToListAsync(ct);
-            next = newest.Count > 0 ? newest[0] : 0;
-        }
+        var next = await q.NextAsync(lines.Count > 0 ? lines[^1].Cursor : null, async () =>
+            (await session.Query<PayoutLine>().Where(l => l.SellerId == sellerId)
+                .OrderByDescending(l => l.Cursor).Select(l => l.Cursor).Take(1).ToListAsync(ct)).Select(c => (long?)c).FirstOrDefault());
         return new PayoutLinePage(sellerId, lines.Select(PayoutLineView.Of).ToList(), next, lines.Count < q.Limit);
     }
 }

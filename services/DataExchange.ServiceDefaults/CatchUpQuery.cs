@@ -10,6 +10,13 @@ namespace DataExchange.ServiceDefaults;
 public sealed record CatchUpQuery(long After, DateTimeOffset? From, int Limit)
 {
     /// <summary>Whether the request asks for a catch-up page at all (any of after, from, limit).</summary>
+    /// <summary>
+    /// The cursor the next page starts after: the page's last one; with nothing found, where the caller was, or for a
+    /// time with nothing at or after it yet, the newest there is (everything there now is older).
+    /// </summary>
+    public async Task<long> NextAsync(long? lastOnPage, Func<Task<long?>> newest) =>
+        lastOnPage ?? (From is null ? After : await newest() ?? 0);
+
     public static bool Asked(HttpRequest request) =>
         request.Query.ContainsKey("after") || request.Query.ContainsKey("from") || request.Query.ContainsKey("limit");
 
