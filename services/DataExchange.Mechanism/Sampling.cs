@@ -33,14 +33,23 @@ public static class Sampling
         return rows;
     }
 
-    /// <summary>The features as allocated at masked fraction d, materialised (masked steps hold the kept training mean).</summary>
+    /// <summary>Which observations are kept at masked fraction d: U_m(t) &gt;= d.</summary>
+    public static bool[][] Kept(int sellers, int steps, ulong noiseSeed, double maskedFraction) =>
+        Uniforms(sellers, steps, noiseSeed).Select(u => u.Select(v => v >= maskedFraction).ToArray()).ToArray();
+
+    /// <summary>The features as allocated at masked fraction d, materialised: kept observations as they are, masked ones the kept training mean.</summary>
     public static double[][] Allocate(FeatureSet sellers, ulong noiseSeed, double maskedFraction, double trainFraction)
     {
         var copies = new SampledCopies(sellers, noiseSeed, TaskMoments.TrainLength(sellers.Steps, trainFraction));
-        var level = copies.Level(maskedFraction);
+        var mean = copies.Level(maskedFraction).Mean;
+        var kept = Kept(sellers.Sellers, sellers.Steps, noiseSeed, maskedFraction);
         var rows = new double[sellers.Sellers][];
         for (var m = 0; m < rows.Length; m++)
-            rows[m] = level.Centred[m].Select(v => v + level.Mean[m]).ToArray();
+        {
+            var x = sellers.Row(m);
+            rows[m] = new double[x.Length];
+            for (var t = 0; t < x.Length; t++) rows[m][t] = kept[m][t] ? x[t] : mean[m];
+        }
         return rows;
     }
 }
