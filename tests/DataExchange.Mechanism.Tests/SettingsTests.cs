@@ -89,9 +89,8 @@ public class SettingsTests(ITestOutputHelper output)
 
     /// <summary>
     /// Issue 17's known answers: classes separated far beyond their spread give G = 1 (and the informative seller all the
-    /// value); labels independent of every seller give G about 0. Mutation tried (failed here, then reverted): base = the
-    /// held-out part's own majority share instead of the training majority's accuracy on it (G of the empty coalition is
-    /// then no longer 0 on the independent labels: mean G 0.04 -> Assert below 0.03 failed, and Empty_coalition test too).
+    /// value); labels independent of every seller give G about 0. Mutation tried (failed here, then reverted): G = the
+    /// accuracy itself, without the majority-class baseline (the empty coalition then scores base, not 0).
     /// </summary>
     [Fact]
     public void Classification_known_answers_separated_classes_score_one_and_independent_labels_about_zero()
@@ -137,8 +136,7 @@ public class SettingsTests(ITestOutputHelper output)
     /// predicts exactly the classes that one-vs-rest ridge fitted from scratch on materialised, standardised features does
     /// (MathNet QR per class, Reference.Predict), for every coalition of 6 sellers, under noise and under sampling.
     /// Mutations tried (each failed here, then reverted): the new score column's update left out (scores of the empty
-    /// coalition throughout); B_c without the intercept term (sum over class c only, not minus ybar_c times the total) on a
-    /// level with noise; the held-out rows not standardised (f instead of f / sd).
+    /// coalition throughout); the held-out rows not standardised (f instead of f / sd).
     /// </summary>
     [Theory]
     [InlineData(AllocationKind.Noise, 0.0)]
@@ -183,7 +181,10 @@ public class SettingsTests(ITestOutputHelper output)
         Assert.True(checkedSteps > 60 * 40, $"only {checkedSteps} held-out steps compared");
     }
 
-    /// <summary>Exact Shapley over the classifier's game equals brute force over its own coalition table (depth-first Pop restores the scores).</summary>
+    /// <summary>
+    /// Exact Shapley over the classifier's game equals brute force over its own coalition table (depth-first Pop restores
+    /// the scores). Mutation tried (failed here, then reverted): Pop without restoring the scores (the popped column stays in).
+    /// </summary>
     [Fact]
     public void Exact_shapley_of_the_classifier_game_equals_brute_force()
     {
