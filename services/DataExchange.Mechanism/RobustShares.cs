@@ -65,7 +65,7 @@ public static class RobustShares
                 else
                 {
                     // From the standard deviations, so that equal ones give exactly 2 s s / (s s + s s) = 1: H = sqrt(1 - BC)
-                    // would turn a rounding error of 1e-16 in BC into 1e-8 in SM.
+                    // magnifies any rounding in BC (1e-16 in BC is 1e-8 in SM), and a copy must score exactly 1.
                     var (si, sj) = (Math.Sqrt(variance[i]), Math.Sqrt(variance[j]));
                     var sum = si * si + sj * sj;
                     var d = mean[i] - mean[j];

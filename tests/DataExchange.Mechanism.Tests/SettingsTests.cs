@@ -54,8 +54,9 @@ public class SettingsTests(ITestOutputHelper output)
 
     /// <summary>
     /// Issue 17's known answer: two identical sellers, then three, on a real task: PD_B* gives 1/4, then 1/6 in all, with
-    /// Hellinger as with cosine. Mutation tried (failed here, then reverted): BC from the variances
-    /// (sqrt(2 sqrt(v_i v_j) / (v_i + v_j))), whose rounding makes SM of a copy 1 - 1.5e-8 instead of 1: 0.2500000026.
+    /// Hellinger as with cosine. Mutation tried (failed here, then reverted): SM = H, the distance, instead of
+    /// 1 - H (a copy then scores 0 and keeps its whole share, 0.5). Tried and NOT caught: BC from the variances instead of
+    /// the standard deviations (sqrt(v v) rounds back to v, so a copy still scores exactly 1).
     /// </summary>
     [Fact]
     public void Hellinger_gives_the_papers_known_answers_for_identical_sellers()
@@ -90,7 +91,8 @@ public class SettingsTests(ITestOutputHelper output)
     /// <summary>
     /// Issue 17's known answers: classes separated far beyond their spread give G = 1 (and the informative seller all the
     /// value); labels independent of every seller give G about 0. Mutation tried (failed here, then reverted): G = the
-    /// accuracy itself, without the majority-class baseline (the empty coalition then scores base, not 0).
+    /// accuracy itself, without the majority-class baseline (the empty coalition then scores base, not 0, and the
+    /// informative seller's Shapley value falls from 0.98 to 0.46).
     /// </summary>
     [Fact]
     public void Classification_known_answers_separated_classes_score_one_and_independent_labels_about_zero()
