@@ -159,10 +159,18 @@ public sealed class TaskGains
 
     private double FullCoalitionGain(double level)
     {
+        if (_classes is not null) return Classifier(level).FullGain();
         var game = Game(level);
         for (var j = 0; j < _moments.Sellers; j++) game.Push(j);
         return game.Gain();
     }
+
+    private NoiseParts? _noiseParts;
+
+    /// <summary>The classifier's system at level s (noise: from the task's parts, O(C M + M nTest); sampling: from the mask's rows).</summary>
+    private ClassifierSystem Classifier(double level) => _sampled is null
+        ? ClassifierSystem.Build(System(level), _noiseParts ??= new NoiseParts(_sellers!, _noise!, _moments, _classes!), level, _classes!)
+        : ClassifierSystem.Build(System(level), _sampled.Level(level).Centred, _classes!);
 
     /// <summary>The regression's system at level s, for the caller's own use (never the scratch one).</summary>
     internal GainSystem System(double noiseScale)
@@ -179,26 +187,7 @@ public sealed class TaskGains
     /// <summary>The game PD_A* walks at level s: the regression's refitting walker, or the classifier's.</summary>
     internal IGrowingCoalition Game(double noiseScale) => _classes is null
         ? new CoalitionWalker(System(noiseScale))
-        : new ClassifierWalker(ClassifierSystem.Build(System(noiseScale), CentredRows(noiseScale), _classes));
-
-    /// <summary>Each seller's allocated series at level s minus its training mean (the fit's centring), all T steps.</summary>
-    private double[][] CentredRows(double level)
-    {
-        if (_sampled is not null) return _sampled.Level(level).Centred;
-        var sellers = _sellers!;
-        var noise = _noise!;
-        var rows = new double[sellers.Sellers][];
-        for (var m = 0; m < rows.Length; m++)
-        {
-            var x = sellers.Row(m);
-            var e = noise.Row(m);
-            var mean = _moments.TrainMeanX[m] + level * _moments.TrainMeanE[m];
-            var r = new double[x.Length];
-            for (var t = 0; t < r.Length; t++) r[t] = x[t] + level * e[t] - mean;
-            rows[m] = r;
-        }
-        return rows;
-    }
+        : new ClassifierWalker(Classifier(noiseScale));
 
     /// <summary>
     /// RF*(p, b, Y) (Myerson, Eq. 3) of the ironed allocation: G(z) is the gain at price p for bid z on this task's
@@ -222,13 +211,16 @@ public sealed class TaskGains
     /// </summary>
     public double[] Predictions(double price, double bid)
     {
-        if (_classes is null && _sampled is null) return Predictions(_sellers!, _noise!, price, bid);
+        if (_classes is null && _sampled is null)
+            return _sellers is null || _noise is null
+                ? throw new InvalidOperationException("these gains were built from moments alone: pass the features and the noise matrix, or build them with MarketTask.Gains.")
+                : Predictions(_sellers, _noise, price, bid);
         var s = AllocatedNoise(price, bid);
         var split = _moments.TrainSize;
         var result = new double[_moments.TestSize];
         if (_classes is { } classes)
         {
-            var walker = new ClassifierWalker(ClassifierSystem.Build(System(s), CentredRows(s), classes));
+            var walker = new ClassifierWalker(Classifier(s));
             for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
             for (var t = 0; t < result.Length; t++) result[t] = classes.Classes[walker.Predicted(t)];
             return result;
@@ -236,7 +228,8 @@ public sealed class TaskGains
         var fit = new CoalitionWalker(System(s));
         for (var j = 0; j < _moments.Sellers; j++) fit.Push(j);
         var w = fit.Coefficients();
-        var rows = CentredRows(s);
+        // Regression by sampling: the delivered mask's centred rows.
+        var rows = _sampled!.Level(s).Centred;
         for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainYMean;
         for (var m = 0; m < w.Length; m++)
         {
