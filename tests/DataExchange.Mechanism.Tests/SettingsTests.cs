@@ -25,7 +25,7 @@ public class SettingsTests(ITestOutputHelper output)
 
     /// <summary>
     /// Closed-form values of 1 - H for Gaussian fits, and the degenerate cases. Mutation tried (failed here, then reverted):
-    /// SM = H instead of 1 - H (sim[0, 1] = 0.3456 instead of 0.6544).
+    /// SM = H instead of 1 - H (sim[0, 1] = 0.343 instead of 0.657).
     /// </summary>
     [Fact]
     public void Hellinger_similarity_has_the_gaussian_closed_form()
@@ -239,7 +239,7 @@ public class SettingsTests(ITestOutputHelper output)
     /// <summary>
     /// The mask is common across bids: a higher bid keeps a superset, the kept share is about q = min(1, b / p), nothing is
     /// masked at b &gt;= p and everything at b = 0. Mutation tried (failed here, then reverted): a fresh draw of uniforms per
-    /// level (Uniforms seeded by the level): the superset check fails at the first pair of bids.
+    /// level (the uniforms seeded by the level too): at b = 0.3 seller 0's step 2, kept at b = 0.1, is masked.
     /// </summary>
     [Fact]
     public void Sampling_keeps_a_superset_as_the_bid_rises_and_about_b_over_p()
@@ -274,8 +274,8 @@ public class SettingsTests(ITestOutputHelper output)
     /// The sampling path's Gram matrices (mean imputation, cached per mask) give the gain that ridge fitted from scratch on
     /// the materialised, imputed features gives, for every coalition at several masked fractions; and with nothing masked
     /// the gain is the noise path's at level 0. Mutations tried (each failed here, then reverted): imputing the masked steps
-    /// with 0 in the raw units while centring on the kept mean (the imputed row's own training mean then differs: G off by
-    /// 1e-2); the held-out part left unmasked.
+    /// with 0 in the raw units while centring on the kept mean (the gain then differs from the materialised fit's beyond 9
+    /// decimals); the held-out part left unmasked.
     /// </summary>
     [Fact]
     public void Sampling_gains_equal_a_fit_on_the_materialised_imputed_features()
@@ -312,7 +312,8 @@ public class SettingsTests(ITestOutputHelper output)
     /// plain Shapley total rises. Classification: exact copies at level 0 (interchangeable, equal shares). Sampling: the
     /// copies are exact but each gets its own mask, so at a masked fraction of 0.3 a copy adds observations the original
     /// lost, and copying raises the plain total more than under noise; PD_B*'s penalty still wins. Mutation tried (failed
-    /// here, then reverted): PD_B* renormalised (the renormalised rule): the total rises with 2 copies under both settings.
+    /// here, then reverted): PD_B* renormalised (the renormalised rule): the total rises with one copy under all three settings (classification:
+    /// 0.526 -> 0.537).
     /// </summary>
     [Theory]
     [InlineData(AllocationKind.Noise, TaskKind.Classification, 0.0, SimilarityKind.Cosine)]
@@ -356,7 +357,7 @@ public class SettingsTests(ITestOutputHelper output)
     /// Every task of a market under each new setting splits its charge exactly: charge = paid + retained + fee per task and
     /// summed over the market, nobody paid more than the net charge, and the market charged something. Mutation tried
     /// (failed here, then reverted): the retained part computed from the charge instead of the net charge (the fee counted
-    /// twice): the first task with a fee is off by the fee.
+    /// twice): charge = paid + retained + fee fails under all four settings.
     /// </summary>
     [Theory]
     [InlineData(AllocationKind.Sampling, TaskKind.Regression, SimilarityKind.Cosine, PayoutRule.Paper)]
