@@ -79,20 +79,15 @@ public sealed class TaskGains
             return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters, sellers, noise, null, null, null);
         }
         var nTrain = TaskMoments.TrainLength(sellers.Steps, parameters.TrainFraction);
-        ClassLabels? classes = null;
-        if (parameters.TaskKind == TaskKind.Classification)
-        {
-            // Validated before the moments so that a bad label is named as such, not as a bad number.
-            if (target.Length == sellers.Steps && nTrain >= 2 && sellers.Steps - nTrain >= 2) classes = new ClassLabels(target, nTrain);
-        }
+        // Labels first, so that a bad label is named as one (NaN: "not a class label"); a target of the wrong length is
+        // left to the moments, which name it.
+        var classes = parameters.TaskKind == TaskKind.Classification && target.Length == sellers.Steps ? new ClassLabels(target, nTrain) : null;
         if (parameters.Allocation == AllocationKind.Noise)
         {
             var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
-            var moments = TaskMoments.Compute(sellers, target, noise, parameters);
-            return new TaskGains(moments, parameters, sellers, noise, null, null, classes ?? new ClassLabels(target, nTrain));
+            return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters, sellers, noise, null, null, classes);
         }
         var y = TargetMoments.Compute(target, sellers.Steps, parameters.TrainFraction);
-        if (parameters.TaskKind == TaskKind.Classification) classes ??= new ClassLabels(target, nTrain);
         var sampled = new SampledCopies(sellers, noiseSeed, nTrain);
         return new TaskGains(sampled.Level(0.0).Moments(y), parameters, sellers, null, sampled, y, classes);
     }
