@@ -34,6 +34,10 @@ public sealed record AppendFeatureObservations(string SellerId, long FromStep, d
 /// written against an earlier version hears why, rather than having its seed silently ignored.
 /// </param>
 /// <param name="MarketId">Which market (pricing stream) the task trades in; "default" when absent.</param>
+/// <param name="Kind">
+/// "regression" (when absent) or "classification" (<see cref="TaskKinds"/>); it must be the kind the market trades, or the
+/// task is refused (field "kind"). A classification task's Target holds class labels: integers, two to 50 classes.
+/// </param>
 public sealed record SubmitPredictionTask(
     Guid TaskId,
     string BuyerId,
@@ -41,7 +45,17 @@ public sealed record SubmitPredictionTask(
     double[] Target,
     long FromStep = 0,
     ulong? Seed = null,
-    string? MarketId = null);
+    string? MarketId = null,
+    string? Kind = null);
+
+/// <summary>The kinds of prediction task, as <see cref="SubmitPredictionTask.Kind"/> and the market's terms spell them.</summary>
+public static class TaskKinds
+{
+    /// <summary>A series of numbers to predict (the default).</summary>
+    public const string Regression = "regression";
+    /// <summary>Class labels to predict (integers); G from the held-out accuracy.</summary>
+    public const string Classification = "classification";
+}
 
 /// <summary>
 /// The operator opens a market with the mechanism's terms its tasks will trade and settle under (by HTTP on the pricing

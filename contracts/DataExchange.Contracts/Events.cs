@@ -13,7 +13,8 @@ public sealed record FeatureObservationsAppended(string SellerId, long FromStep,
 /// <summary>
 /// A buyer's task was accepted. Records what the buyer decided: the bid, the target, the window of the sellers'
 /// series, and which sellers' data it will use (those covering the window when it was accepted, in id order). The
-/// task's randomness is drawn later by the market (TaskPriced.Seed).
+/// task's randomness is drawn later by the market (TaskPriced.Seed). <paramref name="Kind"/> is "classification" for a
+/// task of class labels, null for regression; the market refuses a task of another kind than it trades.
 /// </summary>
 /// <remarks>Market-internal: it carries the buyer's target and bid.</remarks>
 [EntityName(MarketLimits.InternalExchangePrefix + "task-submitted")]
@@ -25,7 +26,8 @@ public sealed record TaskSubmitted(
     double[] Target,
     long FromStep,
     string[] SellerIds,
-    DateTimeOffset SubmittedAt);
+    DateTimeOffset SubmittedAt,
+    string? Kind = null);
 
 /// <summary>A buyer's task was refused: <paramref name="Field"/> names what was wrong and <paramref name="Reason"/> why.</summary>
 public sealed record TaskRejected(Guid TaskId, string? BuyerId, string Field, string Reason, DateTimeOffset RejectedAt);
@@ -70,6 +72,9 @@ public sealed record TaskPriced(
 /// The mechanism's settings a service used for a task, recorded so the task can be recomputed exactly (dx audit).
 /// Names follow MarketParameters; Gain is "NormalisedRmse" or "RSquared". PayoutRule is "thresholded", "interventional"
 /// or "interventional-mse"; null for the paper's PD_B* and the renormalised one, which RenormaliseRobustShares tells apart.
+/// The paper's other settings, each null for the default (so terms recorded before they existed read the same):
+/// <paramref name="Allocation"/> "sampling" (Ex. 4.2; null: additive noise, Ex. 4.1), <paramref name="TaskKind"/>
+/// "classification" (Remark 2.2; null: regression), <paramref name="Similarity"/> "hellinger" (PD_B*'s SM, Ex. 4.4; null: |cos|).
 /// </summary>
 public sealed record MechanismTerms(
     double NoiseSigma,
@@ -88,9 +93,16 @@ public sealed record MechanismTerms(
     string? PayoutRule = null,
     double? SimilarityThreshold = null,
     double? ShapleyRelativeError = null,
-    bool ShapleyAntithetic = false);
+    bool ShapleyAntithetic = false,
+    string? Allocation = null,
+    string? TaskKind = null,
+    string? Similarity = null);
 
-/// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
+/// <summary>
+/// AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed; in a
+/// market with sampling allocation <paramref name="NoiseScale"/> is the fraction of observations masked, 1 - min(1, b / p)
+/// (of the copy delivered), the mask drawn from NoiseSeed.
+/// </summary>
 /// <remarks>Market-internal: it carries the task's noise seed.</remarks>
 [EntityName(MarketLimits.InternalExchangePrefix + "features-allocated")]
 public sealed record FeaturesAllocated(Guid TaskId, string[] SellerIds, long FromStep, int Steps, double NoiseScale, ulong NoiseSeed,

@@ -16,6 +16,20 @@ public sealed class MarketFileException(string field, string reason) : Exception
 /// </summary>
 public static class MarketFile
 {
+    /// <summary>
+    /// The scenario for a market of this task kind: a market file's targets must already be class labels for
+    /// classification (refused with the buyer's field otherwise); a generated scenario's series become labels by quantile.
+    /// </summary>
+    public static MarketScenario ForTaskKind(MarketScenario scenario, TaskKind kind, int classes, bool fromFile)
+    {
+        if (kind != TaskKind.Classification) return scenario;
+        if (!fromFile) return SyntheticMarket.WithClassLabels(scenario, classes);
+        for (var n = 0; n < scenario.Buyers.Count; n++)
+            if (Classification.LabelProblem(scenario.Buyers[n].Target) is { } problem)
+                throw new MarketFileException(problem.Index < 0 ? $"$.buyers[{n}].target" : $"$.buyers[{n}].target[{problem.Index}]", problem.Reason);
+        return scenario;
+    }
+
     public static MarketScenario Load(string path)
     {
         if (!File.Exists(path)) throw new MarketFileException("--market", $"file '{path}' does not exist");

@@ -5,7 +5,8 @@ namespace DataExchange.Cli;
 /// <summary>
 /// The mechanism's options of <c>dx simulate</c> and <c>dx market run</c> (the terms a market opens with), read one way:
 /// --perms, --shapley-eps with --shapley-delta, --shapley-relative, --antithetic, --exact-shapley, --lambda,
-/// --payout-rule (or --renormalise), --similarity-threshold, --ridge, --integral-points, --fee, --expected-tasks.
+/// --payout-rule (or --renormalise), --similarity-threshold, --ridge, --integral-points, --fee, --expected-tasks, and the
+/// paper's other settings --allocation (noise, sampling), --task (regression, classification), --similarity (cosine, hellinger).
 /// </summary>
 public static class MechanismOptions
 {
@@ -27,7 +28,7 @@ public static class MechanismOptions
     {
         var d = MarketParameters.Default;
         string[] names = ["--perms", "--shapley-eps", "--shapley-delta", "--shapley-relative", "--lambda", "--payout-rule", "--similarity-threshold",
-            "--ridge", "--integral-points", "--fee", "--expected-tasks"];
+            "--ridge", "--integral-points", "--fee", "--expected-tasks", "--allocation", "--task", "--similarity"];
         var given = names.Where(n => a.String(n) is not null).ToHashSet();
         var exact = a.Flag("--exact-shapley");
         var antithetic = a.Flag("--antithetic");
@@ -49,9 +50,17 @@ public static class MechanismOptions
             IntegralPoints = a.Int("--integral-points", d.IntegralPoints, 2),
             MarketFeeRate = (decimal)a.Double("--fee", 0),
             ExpectedTasks = a.Int("--expected-tasks", d.ExpectedTasks, 1),
+            Allocation = Setting(a, "--allocation", d.Allocation),
+            TaskKind = Setting(a, "--task", d.TaskKind),
+            Similarity = Setting(a, "--similarity", d.Similarity),
         };
         return new Parsed(parameters, given.Count > 0 || exact || antithetic || renormalise, given.Contains("--expected-tasks"));
     }
+
+    private static T Setting<T>(Arguments a, string option, T fallback) where T : struct, Enum =>
+        a.String(option) is not { } name ? fallback
+            : SettingNames.TryParse<T>(name, out var value) ? value
+            : throw new UsageException($"{option}: '{name}' is not one of {string.Join(", ", SettingNames.Names<T>())}");
 
     internal static PayoutRule ParseRule(string? name, bool renormalise)
     {

@@ -33,6 +33,14 @@ namespace DataExchange.Cli
                 --renormalise           the same as --payout-rule renormalised
                 --lambda L              PD_B* similarity penalty (default ln 2)
                 --similarity-threshold T  tau of the thresholded rule (default 0.9)
+                --allocation A          how AF* degrades the data for a bid below the price (default noise):
+                                          noise      X + max(0, p - b) sigma E (Ex. 4.1)
+                                          sampling   each observation kept with probability min(1, b / p) (Ex. 4.2)
+                --task K                regression (default) or classification: targets are class labels (the
+                                        synthetic buyers' series cut into --classes C classes by quantile, default 3),
+                                        G from held-out accuracy over the majority class (Remark 2.2)
+                --similarity S          PD_B*'s SM: cosine (|cos|, default) or hellinger (1 - Hellinger distance of the
+                                        sellers' Gaussian fits, Ex. 4.4)
                 --ridge A               ridge penalty on standardised features (default 1; 0 = OLS)
                 --integral-points P     gain evaluations per RF* (Gauss-Legendre on [0, min(b, p)], default 15)
                 --expected-tasks N      N that sets the price grid and MWU rate (default: the number of buyers)
@@ -58,7 +66,8 @@ namespace DataExchange.Cli
                                         the data; each task's price, noise and permutations are the market's own draw)
                 --market-id ID          the market (pricing stream) to trade in (default "default")
                 --perms, --shapley-eps, --shapley-delta, --exact-shapley, --lambda, --ridge, --integral-points,
-                --expected-tasks N, --fee F, --payout-rule NAME, --similarity-threshold TAU
+                --expected-tasks N, --fee F, --payout-rule NAME, --similarity-threshold TAU, --allocation A,
+                --task K (with --classes C), --similarity S
                                         open the market with these terms first (a fresh market unless --market-id names
                                         one; a market's terms never change); every service settles its tasks under them
                 --pricing URL           pricing's HTTP address, to open a market (default http://127.0.0.1:5081 or DX_PRICING_URL)

@@ -24,6 +24,7 @@ public static class SimulateCommand
         var json = a.Flag("--json");
         var noProgress = a.Flag("--no-progress");
         var top = a.Int("--top", 5, 0);
+        var classes = a.Int("--classes", 3, 2, Classification.MaxClasses);
         a.RejectUnknown();
 
         var scenario = marketPath is not null
@@ -31,6 +32,7 @@ public static class SimulateCommand
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
         // N defaults to the number of buyers here (the services' default, 120, is the seed scenario's).
         var parameters = mechanism.Validated(Math.Max(1, scenario.Buyers.Count));
+        scenario = MarketFile.ForTaskKind(scenario, parameters.TaskKind, classes, marketPath is not null);
         if (parameters.ExactShapley && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
             throw new UsageException($"--exact-shapley: {scenario.Sellers.Sellers} sellers, at most {Shapley.MaxExactSellers}");
         var market = new InProcessMarket(scenario.Sellers, parameters, seed);

@@ -1,4 +1,5 @@
 using DataExchange.Contracts;
+using DataExchange.Mechanism;
 
 namespace DataExchange.Ingestion;
 
@@ -31,6 +32,11 @@ public static class Validation
         if (t.Bid <= 0) return new("bid", $"is {t.Bid}; a bid must be above 0");
         if (t.Bid > MarketLimits.MaxBid) return new("bid", $"is {t.Bid}; bids above {MarketLimits.MaxBid} are refused as absurd");
         if (t.FromStep < 0) return new("fromStep", $"is {t.FromStep}; it must be 0 or more");
-        return Series("target", t.Target, MarketLimits.MinSeriesLength);
+        if (t.Kind is not (null or TaskKinds.Regression or TaskKinds.Classification))
+            return new("kind", $"is '{t.Kind}'; a task is '{TaskKinds.Regression}' (the default) or '{TaskKinds.Classification}'");
+        if (Series("target", t.Target, MarketLimits.MinSeriesLength) is { } series) return series;
+        if (t.Kind == TaskKinds.Classification && Classification.LabelProblem(t.Target) is { } labels)
+            return new(labels.Index < 0 ? "target" : $"target[{labels.Index}]", labels.Reason);
+        return null;
     }
 }

@@ -45,6 +45,7 @@ public sealed class FeatureSet
     private SellerMoments? _moments;
     private double[,]? _similarity;
     private double _similarityThreshold;
+    private SimilarityKind _similarityKind;
 
     /// <summary>
     /// The sellers' own part of every task's moments for a training length (the last one asked for is kept: a market
@@ -59,14 +60,15 @@ public sealed class FeatureSet
         }
     }
 
-    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once per threshold (the last kept); callers must not write to it.</summary>
-    internal double[,] Similarity(double threshold = 0.0)
+    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once per threshold and kind (the last kept); callers must not write to it.</summary>
+    internal double[,] Similarity(double threshold = 0.0, SimilarityKind kind = SimilarityKind.Cosine)
     {
         lock (_cacheLock)
         {
-            if (_similarity is { } cached && _similarityThreshold.Equals(threshold)) return cached;
+            if (_similarity is { } cached && _similarityThreshold.Equals(threshold) && _similarityKind == kind) return cached;
             _similarityThreshold = threshold;
-            return _similarity = RobustShares.Similarity(this, threshold);
+            _similarityKind = kind;
+            return _similarity = RobustShares.Similarity(this, threshold, kind);
         }
     }
 }

@@ -334,7 +334,7 @@ internal interface ICoalitionGame
 /// the fit (beta = 0 for it). That is an exact least-squares solution for OLS and never produces NaN; with the
 /// default ridge (alpha > 0) the pivot is at least alpha, so every feature is kept and the fit is unique.
 /// </summary>
-internal sealed class CoalitionWalker : ICoalitionGame
+internal sealed class CoalitionWalker : IGrowingCoalition
 {
     private const double DependencyTolerance = 1e-10;
     private readonly GainSystem _sys;

@@ -36,6 +36,15 @@ public sealed record MarketParameters
 
     public GainKind Gain { get; init; } = GainKind.NormalisedRmse;
 
+    /// <summary>AF*: additive noise (Ex. 4.1, the default) or sampling (Ex. 4.2). NoiseSigma applies to noise only.</summary>
+    public AllocationKind Allocation { get; init; } = AllocationKind.Noise;
+
+    /// <summary>Regression (the default; G by <see cref="Gain"/>) or classification (Remark 2.2; G from accuracy, <see cref="Gain"/> unused).</summary>
+    public TaskKind TaskKind { get; init; } = TaskKind.Regression;
+
+    /// <summary>SM of PD_B*: |cos| (Ex. 4.3, the default) or 1 - Hellinger distance (Ex. 4.4). Used by the paper, renormalised and thresholded rules.</summary>
+    public SimilarityKind Similarity { get; init; } = SimilarityKind.Cosine;
+
     /// <summary>Gain evaluations per RF* (Eq. 3): the allocation at price p is ironed on this many step bids p k / K, k = 0..K.</summary>
     public int IntegralPoints { get; init; } = 15;
 
@@ -112,6 +121,15 @@ public sealed record MarketParameters
         Check(ExpectedTasks >= 1, nameof(ExpectedTasks), ExpectedTasks, "must be at least 1");
         Check(double.IsFinite(RobustnessLambda) && RobustnessLambda >= 0, nameof(RobustnessLambda), RobustnessLambda, "must be finite and >= 0");
         Check(Enum.IsDefined(PayoutRule), nameof(PayoutRule), PayoutRule, "must be one of " + string.Join(", ", PayoutRules.Names));
+        Check(Enum.IsDefined(Allocation), nameof(Allocation), Allocation, "must be one of " + string.Join(", ", SettingNames.Names<AllocationKind>()));
+        Check(Enum.IsDefined(TaskKind), nameof(TaskKind), TaskKind, "must be one of " + string.Join(", ", SettingNames.Names<TaskKind>()));
+        Check(Enum.IsDefined(Similarity), nameof(Similarity), Similarity, "must be one of " + string.Join(", ", SettingNames.Names<SimilarityKind>()));
+        var interventional = PayoutRule is PayoutRule.Interventional or PayoutRule.InterventionalMse;
+        // The interventional games value a coalition by the regression's held-out squared error; a classifier has none.
+        Check(!(interventional && TaskKind == TaskKind.Classification), nameof(PayoutRule), PayoutRules.Name(PayoutRule),
+            "is a regression payout rule; a classification market takes paper, renormalised or thresholded");
+        Check(!(interventional && Similarity != SimilarityKind.Cosine), nameof(Similarity), SettingNames.Name(Similarity),
+            "applies to PD_B*'s rules (paper, renormalised, thresholded) only; the interventional rules use no similarity");
         Check(SimilarityThreshold is >= 0 and < 1, nameof(SimilarityThreshold), SimilarityThreshold, "must lie in [0, 1)");
         Check(ShapleyPermutations >= 1, nameof(ShapleyPermutations), ShapleyPermutations, "must be at least 1");
         Check(LedgerDecimals is >= 0 and <= 18, nameof(LedgerDecimals), LedgerDecimals, "must lie in [0, 18]");

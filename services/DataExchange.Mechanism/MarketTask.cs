@@ -48,11 +48,9 @@ public sealed record TaskOutcome(string BuyerId, TaskSeeds Seeds, AllocationOutc
 /// </summary>
 public static class MarketTask
 {
+    /// <summary>A task's gains under the market's allocation (noise or sampling) and task kind, from its noise seed.</summary>
     public static TaskGains Gains(FeatureSet sellers, ReadOnlySpan<double> target, ulong noiseSeed, MarketParameters parameters)
-    {
-        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
-        return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
-    }
+        => TaskGains.Create(sellers, target, noiseSeed, parameters);
 
     public static void ValidateBid(double bid)
     {
@@ -64,12 +62,10 @@ public static class MarketTask
         PriceGrid grid, MarketParameters parameters)
     {
         ValidateBid(bid);
-        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
-        var gains = new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
-        return Allocate(gains, sellers, noise, bid, quote, grid);
+        return Allocate(Gains(sellers, target, noiseSeed, parameters), bid, quote, grid);
     }
 
-    internal static AllocationOutcome Allocate(TaskGains gains, FeatureSet sellers, NoiseMatrix noise, double bid, PriceQuote quote, PriceGrid grid)
+    internal static AllocationOutcome Allocate(TaskGains gains, double bid, PriceQuote quote, PriceGrid grid)
     {
         var p = gains.Parameters;
         var curve = gains.RevenueCurve(grid, bid);
@@ -82,7 +78,7 @@ public static class MarketTask
             Payout.Charge(revenue, p.LedgerDecimals),
             curve,
             gains.Moments.TrainSize,
-            gains.Predictions(sellers, noise, quote.Price, bid));
+            gains.Predictions(quote.Price, bid));
     }
 
     /// <summary>The sellers' values on the features as allocated to this task, then the payout rule's split of the charge.</summary>
@@ -122,7 +118,7 @@ public static class MarketTask
 
     /// <summary>
     /// The payout rule on the sellers' values, then the decimal split of the charge (charge = paid + retained + fee, exactly):
-    /// paper: PD_B* (Alg. 3) with SM = |cos|, the withheld part retained; renormalised: the same shares renormalised and
+    /// paper: PD_B* (Alg. 3) with SM = |cos| (or 1 - Hellinger distance, the market's Similarity), the withheld part retained; renormalised: the same shares renormalised and
     /// the whole net charge paid; thresholded: PD_B* with SM' = max(0, (|cos| - tau) / (1 - tau)), the withheld part
     /// retained; interventional and interventional-mse: the shares themselves, the whole net charge paid.
     /// </summary>
@@ -141,7 +137,7 @@ public static class MarketTask
         else
         {
             var threshold = p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : 0.0;
-            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold), p.RobustnessLambda,
+            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold, p.Similarity), p.RobustnessLambda,
                 renormalise: p.PayoutRule == PayoutRule.Renormalised);
         }
         var split = Payout.Split(charge, sellers.SellerIds, paidBy, p.LedgerDecimals, p.MarketFeeRate, distributeRemainder: payAll);
@@ -156,10 +152,9 @@ public static class MarketTask
         PriceGrid grid, MarketParameters parameters, Action<TaskPhase>? phaseDone = null)
     {
         ValidateBid(bid);
-        var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, seeds.Noise);
-        var gains = new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters);
+        var gains = Gains(sellers, target, seeds.Noise, parameters);
         phaseDone?.Invoke(TaskPhase.Moments);
-        var allocation = Allocate(gains, sellers, noise, bid, quote, grid);
+        var allocation = Allocate(gains, bid, quote, grid);
         phaseDone?.Invoke(TaskPhase.Allocation);
         var s = gains.AllocatedNoise(quote.Price, bid);
         var shapley = SellerValues(gains, s, seeds.Permutations);

@@ -32,7 +32,7 @@ public static class Shapley
     /// <paramref name="antithetic"/>, ceil(K/2) antithetic pairs instead (see <see cref="PermutationSampler"/>).
     /// </summary>
     public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed, bool antithetic = false)
-        => MonteCarloOf(new CoalitionWalker(gains.System(noiseScale)), permutations, seed, antithetic);
+        => MonteCarloOf(gains.Game(noiseScale), permutations, seed, antithetic);
 
     internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed, bool antithetic = false)
     {
@@ -51,7 +51,7 @@ public static class Shapley
     /// with n counting pairs). Reports the number of permutations it used.
     /// </summary>
     public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
-        => UntilAccurateOf(new CoalitionWalker(gains.System(noiseScale)), accuracy, seed, antithetic);
+        => UntilAccurateOf(gains.Game(noiseScale), accuracy, seed, antithetic);
 
     /// <summary>The same stopping rule for any game whose values lie in [0, 1] (marginals in [-1, 1], as the rule assumes).</summary>
     internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
@@ -102,13 +102,12 @@ public static class Shapley
     public static ShapleyEstimate UntilRelative(TaskGains gains, double noiseScale, double relativeError, ulong seed, bool antithetic = false)
     {
         if (!(relativeError > 0 && relativeError < 1)) throw new ArgumentOutOfRangeException(nameof(relativeError), relativeError, "must lie in (0, 1).");
-        var sys = gains.System(noiseScale);
-        var m = sys.Sellers;
-        var full = new CoalitionWalker(sys);
+        var full = gains.Game(noiseScale);
+        var m = full.Sellers;
         for (var j = 0; j < m; j++) full.Push(j);
-        var total = Math.Max(Math.Abs(full.Gain() - sys.EmptyGain), RelativeMinTotal);
+        var total = Math.Max(Math.Abs(full.Gain() - full.EmptyGain), RelativeMinTotal);
         var target = relativeError * total / m;
-        var sampler = new PermutationSampler(new CoalitionWalker(sys), seed, antithetic);
+        var sampler = new PermutationSampler(gains.Game(noiseScale), seed, antithetic);
         var n = 0;
         for (var checkpoint = (double)RelativeMinSamples; n < RelativeMaxSamples; checkpoint *= AccuracyRule.CheckpointRatio)
         {
@@ -146,12 +145,11 @@ public static class Shapley
     /// </summary>
     public static ShapleyEstimate Exact(TaskGains gains, double noiseScale)
     {
-        var sys = gains.System(noiseScale);
-        var m = sys.Sellers;
+        var m = gains.Moments.Sellers;
         if (m > MaxExactSellers) throw new ArgumentOutOfRangeException(nameof(gains), m, $"exact Shapley takes at most {MaxExactSellers} sellers.");
         var g = new double[1 << m];
-        var walker = new CoalitionWalker(sys);
-        g[0] = sys.EmptyGain;
+        var walker = gains.Game(noiseScale);
+        g[0] = walker.EmptyGain;
         Visit(walker, g, 0, 0, g[0]);
         return new ShapleyEstimate(FromGains(g, m), 0);
     }
@@ -177,9 +175,9 @@ public static class Shapley
         return phi;
     }
 
-    private static void Visit(CoalitionWalker walker, double[] g, int mask, int next, double parentGain)
+    private static void Visit(IGrowingCoalition walker, double[] g, int mask, int next, double parentGain)
     {
-        for (var j = next; j < walker.System.Sellers; j++)
+        for (var j = next; j < walker.Sellers; j++)
         {
             var child = mask | (1 << j);
             var pushed = walker.Push(j);

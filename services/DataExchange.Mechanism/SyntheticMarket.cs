@@ -65,6 +65,25 @@ public static class SyntheticMarket
     }
 
     /// <summary>
+    /// The same market with classification buyers: each buyer's target series becomes class labels 0 .. classes - 1 by
+    /// its own quantiles (the steps ranked by value and cut into equal groups, ties by step), so the classes are about
+    /// equally frequent and as predictable from the sellers as the series was.
+    /// </summary>
+    public static MarketScenario WithClassLabels(MarketScenario scenario, int classes)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, Classification.MaxClasses);
+        var buyers = scenario.Buyers.Select(b =>
+        {
+            var order = Enumerable.Range(0, b.Target.Length).OrderBy(t => b.Target[t]).ThenBy(t => t).ToArray();
+            var labels = new double[b.Target.Length];
+            for (var rank = 0; rank < order.Length; rank++) labels[order[rank]] = (long)rank * classes / order.Length;
+            return b with { Target = labels };
+        }).ToList();
+        return scenario with { Buyers = buyers };
+    }
+
+    /// <summary>
     /// The sellers after seller <paramref name="seller"/> registers <paramref name="copies"/> copies of its series under new
     /// ids ("{id}-copy1", ...), appended after the others (the replication of Prop. 5.1). With noiseFraction = 0 the copies
     /// are exact; otherwise each copy carries its own independent N(0, (noiseFraction sd)^2) noise, sd the series'

@@ -35,7 +35,17 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
                 var t = message.Message;
                 using var span = TraceContext.StartFor(message, "quote task");
                 object decided;
-                if (terms.ExactShapley && t.SellerIds.Length > Shapley.MaxExactSellers)
+                var marketKind = terms.TaskKind ?? TaskKinds.Regression;
+                var taskKind = t.Kind ?? TaskKinds.Regression;
+                if (!string.Equals(marketKind, taskKind, StringComparison.Ordinal))
+                {
+                    // Labels on a regression market (or a series on a classification one) would be fitted as the wrong thing.
+                    decided = new TaskRejected(t.TaskId, t.BuyerId, "kind",
+                        $"is '{taskKind}', but market '{t.MarketId}' trades {marketKind} tasks" +
+                        (marketKind == TaskKinds.Classification ? " (send kind 'classification' with class labels as the target)" : ""),
+                        DateTimeOffset.UtcNow);
+                }
+                else if (terms.ExactShapley && t.SellerIds.Length > Shapley.MaxExactSellers)
                 {
                     decided = new TaskRejected(t.TaskId, t.BuyerId, "marketId",
                         $"market '{t.MarketId}' settles by exact Shapley, which takes at most {Shapley.MaxExactSellers} sellers; this task would use {t.SellerIds.Length}",

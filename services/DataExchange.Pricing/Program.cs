@@ -39,6 +39,9 @@ app.MapPost("/markets", async (OpenMarket? command, HttpContext http, MarketPric
         var parameters = Terms.Apply(MarketParameters.Default, command.Terms);
         if (command.Grid is { } g) parameters = Terms.Apply(parameters, g);
         parameters.Validate();
+        // Recorded as every service records them (names in lower case, unused fields dropped), so the market's terms equal
+        // the terms each stage records for its tasks.
+        command = command with { Terms = Terms.Record(parameters) };
     }
     catch (ArgumentException e)
     {

@@ -183,6 +183,9 @@ public sealed record MarketSettings(string Service, string Postgres, string Rabb
             ExactShapley = market.GetValue("ExactShapley", defaults.ExactShapley),
             PayoutRule = market.GetValue<string?>("PayoutRule") is { } rule ? PayoutRules.Parse(rule) : defaults.PayoutRule,
             SimilarityThreshold = market.GetValue("SimilarityThreshold", defaults.SimilarityThreshold),
+            Allocation = market.GetValue<string?>("Allocation") is { } allocation ? SettingNames.Parse<AllocationKind>(allocation, "Market:Allocation") : defaults.Allocation,
+            TaskKind = market.GetValue<string?>("TaskKind") is { } kind ? SettingNames.Parse<TaskKind>(kind, "Market:TaskKind") : defaults.TaskKind,
+            Similarity = market.GetValue<string?>("Similarity") is { } similarity ? SettingNames.Parse<SimilarityKind>(similarity, "Market:Similarity") : defaults.Similarity,
             ShapleyTarget = market.GetValue<double?>("ShapleyEpsilon") is { } eps
                 ? new ShapleyAccuracy(eps, market.GetValue("ShapleyDelta", 0.1)) : null,
         }.Validate();

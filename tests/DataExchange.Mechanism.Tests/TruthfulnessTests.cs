@@ -20,6 +20,7 @@ public class TruthfulnessTests(ITestOutputHelper output)
     /// </summary>
     private static IEnumerable<PricedTask> Tasks(MarketParameters p, PriceGrid grid)
     {
+        var classification = p.TaskKind == TaskKind.Classification;
         int[] sellers = [2, 3, 5, 8, 12, 16, 20];
         int[] steps = [150, 220, 300, 400];
         var draw = new SeededRandom(12345);
@@ -28,6 +29,8 @@ public class TruthfulnessTests(ITestOutputHelper output)
             {
                 var t = steps[(seed + m) % steps.Length];
                 var scenario = SyntheticMarket.Generate(m, t, 2, (ulong)(100 * seed + m), 0.25, 2.0);
+                // Classification: the same buyers' series as 2 to 4 classes by quantile.
+                if (classification) scenario = SyntheticMarket.WithClassLabels(scenario, 2 + (seed + m) % 3);
                 foreach (var (buyer, n) in scenario.Buyers.Select((b, n) => (b, n)))
                 {
                     int[] prices = [0, draw.Next(grid.Count), draw.Next(grid.Count), grid.Count - 1];
@@ -50,9 +53,28 @@ public class TruthfulnessTests(ITestOutputHelper output)
     /// 2.5e-3); (b) first price, RF* = min(b, p) G~(b): by 1.1; (c) ironing dropped (raw gains at the step bids): by 3.6e-4.
     /// </summary>
     [Fact]
-    public void Truthful_bid_maximises_utility_on_every_task_for_bids_up_to_100_mu()
+    public void Truthful_bid_maximises_utility_on_every_task_for_bids_up_to_100_mu() => Check(MarketParameters.Default, 400, 20);
+
+    /// <summary>
+    /// The same 280 tasks under the paper's other settings (issue 17): allocation by sampling (Ex. 4.2), classification
+    /// tasks (Remark 2.2), and both. Measured: the raw gain is non-monotone by more than 1e-4 on [0, p] in 204 of the tasks
+    /// under sampling (worst drop 0.82: with few observations kept, the fit on them can be far worse than on fewer), 191
+    /// under classification (accuracy is a step function of the copy) and 204 under both; ironed, max_b U(b) - U(mu) is 0
+    /// on every task. Mutation tried (failed here under all three settings, then
+    /// reverted): the delivered copy is AF*'s raw one (TaskGains.AllocatedNoise returning Level(price, bid), no ironing):
+    /// on the first task with p &gt; 0 a bid far below mu beats it, by 2.2e-3 (sampling), 1.0e-2 (classification) and
+    /// 2.2e-2 (both); the noise test above fails too (G~ falls with the bid).
+    /// </summary>
+    [Theory]
+    [InlineData(AllocationKind.Sampling, TaskKind.Regression)]
+    [InlineData(AllocationKind.Noise, TaskKind.Classification)]
+    [InlineData(AllocationKind.Sampling, TaskKind.Classification)]
+    public void Truthful_bid_maximises_utility_on_every_task_under_the_other_settings(AllocationKind allocation, TaskKind kind) =>
+        // 60 probes of the raw gain (sampling computes one mask per probe); at least 20 tasks must be non-monotone.
+        Check(MarketParameters.Default with { Allocation = allocation, TaskKind = kind }, 60, 20);
+
+    private void Check(MarketParameters p, int probes, int minRawNonMonotone)
     {
-        var p = MarketParameters.Default;
         var grid = PriceGrid.Create(p);
         var tasks = 0;
         var belowPrice = 0;
@@ -71,9 +93,9 @@ public class TruthfulnessTests(ITestOutputHelper output)
             // How far AF*'s raw gain is from monotone on [0, p]: the case the ironing is for.
             var runningMax = double.NegativeInfinity;
             var drop = 0.0;
-            for (var i = 0; i <= 400; i++)
+            for (var i = 0; i <= probes; i++)
             {
-                var g = gains.GainAtNoise(Allocation.NoiseScale(price, price * i / 400, p.NoiseSigma));
+                var g = gains.GainAtNoise(gains.Level(price, price * i / probes));
                 runningMax = Math.Max(runningMax, g);
                 drop = Math.Max(drop, runningMax - g);
             }
@@ -95,8 +117,8 @@ public class TruthfulnessTests(ITestOutputHelper output)
                 var rf = gains.Revenue(price, b);
                 Assert.True(g >= previousGain, $"{task.Name}: delivered G~ falls from {previousGain} to {g} at b = {b}");
                 previousGain = g;
-                Assert.True(gains.AllocatedNoise(price, b) >= Allocation.NoiseScale(price, b, p.NoiseSigma),
-                    $"{task.Name}: b = {b} gets less noise than AF*'s");
+                Assert.True(gains.AllocatedNoise(price, b) >= gains.Level(price, b),
+                    $"{task.Name}: b = {b} gets a better copy than AF*'s");
                 Assert.True(rf >= 0 && rf <= b * g + Tolerance, $"{task.Name}: RF* = {rf}, b G~(b) = {b * g}");
                 var shortfall = U(b) - atMu;
                 if (shortfall > worstShortfall)
@@ -107,11 +129,11 @@ public class TruthfulnessTests(ITestOutputHelper output)
                 Assert.True(shortfall <= Tolerance, $"{task.Name}, p {price}, mu {mu}: U({b}) = {U(b)} beats U(mu) = {atMu} by {shortfall:E3}");
             }
         }
-        output.WriteLine($"{tasks} tasks ({belowPrice} with mu < p, {abovePrice} with mu > p); raw AF* gain non-monotone by more than 1e-4 " +
+        output.WriteLine($"{p.Allocation} {p.TaskKind}: {tasks} tasks ({belowPrice} with mu < p, {abovePrice} with mu > p); raw AF* gain non-monotone by more than 1e-4 " +
                          $"on [0, p] in {rawNonMonotone} (worst drop {worstRawDrop:E2}); max_b U(b) - U(mu) = {worstShortfall:E2} ({worstTask})");
         Assert.True(tasks >= 200);
         Assert.True(belowPrice >= 40 && abovePrice >= 40, "too few tasks on one side of the price");
         // Without these the test could not tell an ironed allocation from a raw one.
-        Assert.True(rawNonMonotone >= 20, $"only {rawNonMonotone} tasks have a non-monotone raw gain");
+        Assert.True(rawNonMonotone >= minRawNonMonotone, $"only {rawNonMonotone} tasks have a non-monotone raw gain");
     }
 }

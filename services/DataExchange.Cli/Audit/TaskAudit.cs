@@ -236,7 +236,8 @@ public static class TaskAudit
         $"sigma {Format(t.NoiseSigma)}, train {Format(t.TrainFraction)}, ridge {Format(t.RidgeAlpha)}, gain {t.Gain}, integral points {t.IntegralPoints}, " +
         $"lambda {Format(t.RobustnessLambda)}, payout rule {t.PayoutRule ?? (t.RenormaliseRobustShares ? "renormalised" : "paper")}" +
         $"{(t.SimilarityThreshold is { } tau ? $" (tau {Format(tau)})" : "")}, K {t.ShapleyPermutations}, exact {t.ExactShapley}, " +
-        $"eps {(t.ShapleyEpsilon is { } e ? Format(e) : "-")}, delta {(t.ShapleyDelta is { } d ? Format(d) : "-")}, decimals {t.LedgerDecimals}, fee {Format(t.MarketFeeRate)}";
+        $"eps {(t.ShapleyEpsilon is { } e ? Format(e) : "-")}, delta {(t.ShapleyDelta is { } d ? Format(d) : "-")}, decimals {t.LedgerDecimals}, fee {Format(t.MarketFeeRate)}, " +
+        $"allocation {t.Allocation ?? "noise"}, task {t.TaskKind ?? "regression"}, similarity {t.Similarity ?? "cosine"}";
 
     private static T One<T>(IReadOnlyList<Row> rows, string type, string schema)
     {

@@ -44,6 +44,7 @@ public static class MarketRunCommand
         if (watch is not ("payouts" or "settled")) throw new UsageException($"--watch: '{watch}' is not payouts or settled");
         var ingestion = a.String("--ingestion") ?? Environment.GetEnvironmentVariable("DX_INGESTION_URL") ?? "http://127.0.0.1:5080";
         var rabbit = RabbitMqOption.From(a);
+        var classes = a.Int("--classes", 3, 2, Classification.MaxClasses);
         a.RejectUnknown();
         if (!ParticipantKeys.FromEnvironment().Configured)
             throw new UsageException("DX_KEY_SECRET is not set: the sellers' keys are issued with the market's secret (infra/services.sh keeps it in the data directory; ./run.sh exports it)");
@@ -52,12 +53,15 @@ public static class MarketRunCommand
         var scenario = marketPath is not null
             ? MarketFile.Load(marketPath)
             : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
+        var taskKind = open?.Terms.TaskKind is { } kind ? SettingNames.Parse<TaskKind>(kind, "--task") : TaskKind.Regression;
+        scenario = MarketFile.ForTaskKind(scenario, taskKind, classes, marketPath is not null);
         if (open is not null)
         {
             MarketTermsOptions.OpenAsync(pricing, ParticipantKeys.FromEnvironment(), open, CancellationToken.None).GetAwaiter().GetResult();
             if (!json) stderr.WriteLine($"market '{marketId}' is open with the given terms");
         }
-        var summary = RunAsync(scenario, new RunOptions(marketId, sequential, timeout, ingestion, rabbit, watch == "payouts", Rate: rate),
+        var summary = RunAsync(scenario, new RunOptions(marketId, sequential, timeout, ingestion, rabbit, watch == "payouts", Rate: rate,
+                TaskKind: taskKind == TaskKind.Classification ? TaskKinds.Classification : null),
             !json && !noProgress && !Console.IsErrorRedirected ? new ProgressBar(stderr, scenario.Buyers.Count, "Trading on the bus") : null,
             json ? stdout : null, CancellationToken.None).GetAwaiter().GetResult();
         if (!json) summary.Print(stdout);
@@ -67,8 +71,9 @@ public static class MarketRunCommand
 
     /// <param name="Keys">Issues the sellers' keys for registration (default: from DX_KEY_SECRET).</param>
     /// <param name="Rate">Open loop: publish one task every 1 / Rate seconds (tasks per second), whatever the market answers.</param>
+    /// <param name="TaskKind">The tasks' kind ("classification", or null for regression): the market's, or they are refused.</param>
     public sealed record RunOptions(string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq,
-        bool WatchPayouts = true, ParticipantKeys? Keys = null, double? Rate = null);
+        bool WatchPayouts = true, ParticipantKeys? Keys = null, double? Rate = null, string? TaskKind = null);
 
     /// <summary>Runs the scenario's tasks through the services (each task's randomness is the market's own draw).</summary>
     public static async Task<RunSummary> RunAsync(MarketScenario scenario, RunOptions o, ProgressBar? progress, TextWriter? jsonLines, CancellationToken ct)
@@ -81,7 +86,7 @@ public static class MarketRunCommand
         SubmitPredictionTask Task(int n)
         {
             var b = scenario.Buyers[n];
-            return new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, o.MarketId);
+            return new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, o.MarketId, o.TaskKind);
         }
         if (o.Sequential)
         {

@@ -71,7 +71,7 @@ public sealed class SubmitTaskHandler(IDocumentSession session)
             var ids = sellers.Where(s => s.Steps >= end).Select(s => s.Id).Order(StringComparer.Ordinal).ToArray();
             if (ids.Length > 0)
                 return (new TaskSubmitted(task.TaskId, task.MarketId ?? MarketLimits.DefaultMarket, task.BuyerId, task.Bid, task.Target,
-                    task.FromStep, ids, DateTimeOffset.UtcNow), null);
+                    task.FromStep, ids, DateTimeOffset.UtcNow, task.Kind == TaskKinds.Classification ? TaskKinds.Classification : null), null);
             problem = new InputProblem("target",
                 $"covers steps {task.FromStep}..{end - 1}, but no seller has observations that far (longest series: {(sellers.Count == 0 ? 0 : sellers.Max(s => s.Steps))} steps)");
         }
