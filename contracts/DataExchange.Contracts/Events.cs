@@ -88,7 +88,8 @@ public sealed record MechanismTerms(
     string? PayoutRule = null,
     double? SimilarityThreshold = null,
     double? ShapleyRelativeError = null,
-    bool ShapleyAntithetic = false);
+    bool ShapleyAntithetic = false,
+    bool ShapleyStratified = false);
 
 /// <summary>AF*: the sellers' features allocated to the task at noise level max(0, p - b) * sigma, E drawn from NoiseSeed.</summary>
 /// <remarks>Market-internal: it carries the task's noise seed.</remarks>

@@ -15,7 +15,7 @@ public static class Terms
         p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
         p.PayoutRule is PayoutRule.Paper or PayoutRule.Renormalised ? null : PayoutRules.Name(p.PayoutRule),
         p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : null,
-        p.ShapleyRelativeError, p.ShapleyAntithetic);
+        p.ShapleyRelativeError, p.ShapleyAntithetic, p.ShapleyStratified);
 
     /// <summary>The parameters a recorded task ran with (the price grid comes from its TaskPriced).</summary>
     public static MarketParameters Apply(MarketParameters p, MechanismTerms t) => p with
@@ -39,6 +39,7 @@ public static class Terms
         MarketFeeRate = t.MarketFeeRate,
         ShapleyRelativeError = t.ShapleyRelativeError,
         ShapleyAntithetic = t.ShapleyAntithetic,
+        ShapleyStratified = t.ShapleyStratified,
     };
 
     /// <summary>
