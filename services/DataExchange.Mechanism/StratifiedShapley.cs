@@ -99,12 +99,14 @@ internal sealed class StratifiedSampler
 
     /// <summary>
     /// sum over k &lt;= D of (k^2 + StepOverhead), plus WalkOverhead: a step of the walk costs about 1.5 k^2 multiply-adds
-    /// and a fixed part (the pivot's square root, the gain, the spans) worth about a thousand of them, measured at M = 200.
+    /// and a fixed part (the pivot's square root, the gain, the spans); a walk draws its sellers. The constants make the
+    /// CPU time per unit about even over the bands at M = 100 and 200 (`--profile-large` in tests/DataExchange.Benchmarks:
+    /// 0.4 to 0.8 ns; with none, the first bands cost up to 20 times their k^2).
     /// </summary>
     internal static double WalkCost(int depth) => (double)depth * (depth + 1) * (2.0 * depth + 1) / 6.0 + StepOverhead * depth + WalkOverhead;
 
-    private const double StepOverhead = 1000.0;
-    private const double WalkOverhead = 1000.0;
+    private const double StepOverhead = 300.0;
+    private const double WalkOverhead = 500.0;
 
     /// <summary>
     /// One cycle of band b: a uniform permutation tau cut into chunks of the band's width w; for each chunk a walk whose
