@@ -22,12 +22,12 @@ public static class LargeMarketProfile
 
     public static void Run(TextWriter o, int sellers, int steps)
     {
-        var scenario = SyntheticMarket.Generate(sellers, steps, 4, 42);
+        var scenario = SyntheticMarket.Generate(sellers, steps, 30, 42);
         var p = MarketParameters.Default;
         var grid = PriceGrid.Create(p);
         var sw = new CpuClock();
         double draw = 0, moments = 0, curve = 0, shapley = 0;
-        const int tasks = 3;
+        var tasks = sellers <= 50 ? 30 : sellers <= 100 ? 8 : 3;
         for (var t = -1; t < tasks; t++)
         {
             var buyer = scenario.Buyers[Math.Max(t, 0)];
@@ -61,14 +61,17 @@ public static class LargeMarketProfile
                     smp.Edges[b], smp.Edges[b + 1], ns / 1000, ns / smp.CycleCost(b), smp.MaxVariance(b)));
             }
         }
-        for (var t = 0; t < tasks; t++)
+        for (var t = 0; t < Math.Min(tasks, 3); t++)
         {
             var buyer = scenario.Buyers[t];
             var gains = MarketTask.Gains(scenario.Sellers, buyer.Target, (ulong)(t + 10), p);
-            sw.Restart();
-            var e = Shapley.UntilRelativeStratified(gains, 0.3, 0.05, (ulong)t);
-            o.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                "  relative r = 0.05, stratified: {0:F1} ms, {1} walks, work {2:F1} whole walks", sw.Elapsed.TotalMilliseconds, e.Permutations, e.Work));
+            foreach (var s in new[] { 0.0, 0.3 })
+            {
+                sw.Restart();
+                var e = Shapley.UntilRelativeStratified(gains, s, 0.05, (ulong)t);
+                o.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                    "  relative r = 0.05, stratified, noise {0}: {1:F1} ms, {2} walks, work {3:F1} whole walks", s, sw.Elapsed.TotalMilliseconds, e.Permutations, e.Work));
+            }
         }
     }
 }

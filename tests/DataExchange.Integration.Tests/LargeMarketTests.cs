@@ -1,4 +1,4 @@
-using System.Diagnostics;
+
 using System.Text.Json;
 using DataExchange.Cli.Market;
 using DataExchange.Contracts;
@@ -37,15 +37,21 @@ public sealed class LargeMarketTests(LargeMarketFixture market, ITestOutputHelpe
 
         var reports = lines.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var ids = reports.Select(r => r.GetProperty("taskId").GetGuid().ToString()).ToArray();
+        var submitted = (await market.Events.QueryAsync<TaskSubmitted>(EventLog.Ingestion, "task_submitted", ids, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var priced = (await market.Events.QueryAsync<TaskPriced>(EventLog.Pricing, "task_priced", ids, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var charged = (await market.Events.QueryAsync<PaymentCharged>(EventLog.Allocation, "payment_charged", ids, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var settled = (await market.Events.QueryAsync<TaskSettled>(EventLog.Payout, "task_settled", ids, ct)).ToDictionary(e => e.Data.TaskId, e => e.Data);
         var paid = (await market.Events.QueryAsync<SellerPaid>(EventLog.Payout, "seller_paid", ids, ct)).Select(e => e.Data).ToLookup(p => p.TaskId);
 
-        // The same tasks in process with the services' N and K and the seeds the market drew, timed in this run.
-        var reference = new InProcessMarket(scenario.Sellers,
+        // The same tasks in process with the services' N and K, the seeds the market drew and the sellers in the order the
+        // market lists them (by id: seller-100 before seller-11), timed in this run.
+        var order = submitted.Values.First().SellerIds;
+        Assert.All(submitted.Values, t => Assert.Equal(order, t.SellerIds));
+        var index = scenario.Sellers.SellerIds.Select((id, m) => (id, m)).ToDictionary(x => x.id, x => x.m);
+        var sellersInOrder = new FeatureSet(order, order.Select(id => scenario.Sellers.Row(index[id]).ToArray()).ToArray());
+        var reference = new InProcessMarket(sellersInOrder,
             new MarketParameters { ShapleyPermutations = 200, ExpectedTasks = MarketFixture.ExpectedTasks }, Seed);
-        var clock = Stopwatch.StartNew();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var n = 0; n < buyers; n++)
         {
             var id = reports[n].GetProperty("taskId").GetGuid();

@@ -118,11 +118,13 @@ public class ScaleTests(ITestOutputHelper output)
 
     /// <summary>
     /// The Gram blocks of a task (X E' + E X', E E', X X') built from 4 x 4 tiles (Kernels.Dot4x4) equal Kernels.Dot of
-    /// every pair bit for bit, at M = 13 and 22 (rows and columns left over after the tiles) and series lengths that are
-    /// not multiples of 4 (every tail length).
-    /// Mutations caught (each made in the library, this test run and watched failing, reverted): Dot4x4 adding its tail
-    /// terms before reducing the lanes; Dot4x4 reducing as ((e0 + e1) + e2) + e3; the diagonal tile of Symmetric writing
-    /// its upper half from the transposed entry of another row.
+    /// every pair bit for bit, at M = 8, 13 and 22 (13 and 22 leave rows and columns after the tiles) and train and
+    /// held-out lengths whose tails are 1, 2 and 3 steps.
+    /// Mutations caught (each made in the library, this test run and watched failing, reverted): Dot4x4 summing its tail
+    /// terms first and adding the reduced lanes last: fails at (8, 61) and (13, 234) (a tail of one step cannot show it);
+    /// Dot4x4 reducing as ((e0 + e1) + e2) + e3: fails in all three; Symmetric skipping the diagonal tiles (j &lt; i): fails
+    /// in all three. Not caught, and harmless: a diagonal tile's upper half written from a wrong entry, because the lower
+    /// half's mirrored writes come later and overwrite it.
     /// </summary>
     [Theory]
     [InlineData(13, 234)]
