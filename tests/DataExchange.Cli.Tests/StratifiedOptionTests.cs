@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using DataExchange.Contracts;
+using DataExchange.Mechanism;
+using DataExchange.ServiceDefaults;
 using Xunit;
 
 namespace DataExchange.Cli.Tests;
@@ -49,5 +52,20 @@ public class StratifiedOptionTests
         var (both, _, bothErr) = Dx("simulate", "--shapley-relative", "0.1", "--stratified", "--antithetic");
         Assert.Equal(2, both);
         Assert.Contains("ShapleyAntithetic", bothErr);
+    }
+
+    /// <summary>The flag travels in a market's recorded terms, and terms recorded before it existed replay without it.</summary>
+    [Fact]
+    public void Stratified_travels_in_the_terms_and_old_terms_replay_without_it()
+    {
+        var p = MarketParameters.Default with { ShapleyRelativeError = 0.05, ShapleyStratified = true };
+        var terms = Terms.Record(p);
+        Assert.True(terms.ShapleyStratified);
+        Assert.True(Terms.Apply(MarketParameters.Default, terms).ShapleyStratified);
+        var json = JsonSerializer.Serialize(Terms.Record(MarketParameters.Default));
+        Assert.Contains("\"ShapleyStratified\":false", json);
+        var old = JsonSerializer.Deserialize<MechanismTerms>(json.Replace(",\"ShapleyStratified\":false", "", StringComparison.Ordinal))!;
+        Assert.False(Terms.Apply(MarketParameters.Default, old).ShapleyStratified);
+        Assert.Equal(Terms.Record(MarketParameters.Default), old);
     }
 }
