@@ -235,7 +235,7 @@ internal static class StratifiedShapley
     /// <paramref name="target"/>, or the work reaches <paramref name="maxWork"/>. A pilot of <see cref="PilotCycles"/>
     /// cycles per band estimates the strata's variances V_b (the largest over the sellers) and the allocation minimising
     /// the cost for that envelope is drawn afresh: c_b proportional to (w_b / M) sqrt(V_b / C_b), C_b a cycle's cost
-    /// (Neyman's allocation with costs; Castro et al. 2017, Sec. 4), scaled so that sum_b (w_b / M)^2 V_b / c_b is the
+    /// (Neyman's allocation with costs, as in Castro et al. 2017), scaled so that sum_b (w_b / M)^2 V_b / c_b is the
     /// target's square. The pilot's samples are left out of the estimate, so given the allocation it is exactly
     /// unbiased. When the fresh samples' own variances say the target is not met, the allocation is recomputed from them
     /// and every short band grows by at least <see cref="GrowthRatio"/> (the same kind of check the permutation rule
