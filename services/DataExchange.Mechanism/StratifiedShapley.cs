@@ -233,10 +233,9 @@ internal static class StratifiedShapley
     /// <summary>
     /// Samples until every seller's estimated standard error (from the strata's sample variances) is at most
     /// <paramref name="target"/>, or the work reaches <paramref name="maxWork"/>. A pilot of <see cref="PilotCycles"/>
-    /// cycles per band estimates the strata's variances V_b (the largest over the sellers) and the allocation minimising
-    /// the cost for that envelope is drawn afresh: c_b proportional to (w_b / M) sqrt(V_b / C_b), C_b a cycle's cost
-    /// (Neyman's allocation with costs, as in Castro et al. 2017), scaled so that sum_b (w_b / M)^2 V_b / c_b is the
-    /// target's square. The pilot's samples are left out of the estimate, so given the allocation it is exactly
+    /// cycles per band estimates every stratum's variance V_j(b), and the allocation that meets the target for every seller
+    /// at least cost (<see cref="Plan"/>: Neyman's allocation with costs, as in Castro et al. 2017, for the worst mixture of
+    /// the sellers) is drawn afresh. The pilot's samples are left out of the estimate, so given the allocation it is exactly
     /// unbiased. When the fresh samples' own variances say the target is not met, the allocation is recomputed from them
     /// and every short band grows by at least <see cref="GrowthRatio"/> (the same kind of check the permutation rule
     /// makes at its geometric checkpoints: a standard-error target, not a finite-sample bound).
