@@ -94,6 +94,7 @@ public sealed record MechanismTerms(
     double? SimilarityThreshold = null,
     double? ShapleyRelativeError = null,
     bool ShapleyAntithetic = false,
+    bool ShapleyStratified = false,
     string? Allocation = null,
     string? TaskKind = null,
     string? Similarity = null);

@@ -4,13 +4,13 @@ namespace DataExchange.Cli;
 
 /// <summary>
 /// The mechanism's options of <c>dx simulate</c> and <c>dx market run</c> (the terms a market opens with), read one way:
-/// --perms, --shapley-eps with --shapley-delta, --shapley-relative, --antithetic, --exact-shapley, --lambda,
+/// --perms, --shapley-eps with --shapley-delta, --shapley-relative, --antithetic, --stratified, --exact-shapley, --lambda,
 /// --payout-rule (or --renormalise), --similarity-threshold, --ridge, --integral-points, --fee, --expected-tasks, and the
 /// paper's other settings --allocation (noise, sampling), --task (regression, classification), --similarity (cosine, hellinger).
 /// </summary>
 public static class MechanismOptions
 {
-    public static readonly string[] Flags = ["--antithetic", "--exact-shapley", "--renormalise"];
+    public static readonly string[] Flags = ["--antithetic", "--stratified", "--exact-shapley", "--renormalise"];
 
     /// <summary>What the options say, whether any was given, and whether --expected-tasks was (its default is the caller's).</summary>
     public sealed record Parsed(MarketParameters Parameters, bool AnyGiven, bool ExpectedTasksGiven)
@@ -32,6 +32,7 @@ public static class MechanismOptions
         var given = names.Where(n => a.String(n) is not null).ToHashSet();
         var exact = a.Flag("--exact-shapley");
         var antithetic = a.Flag("--antithetic");
+        var stratified = a.Flag("--stratified");
         var renormalise = a.Flag("--renormalise");
         if (given.Contains("--shapley-eps") != given.Contains("--shapley-delta")) throw new UsageException("--shapley-eps and --shapley-delta go together");
         if (given.Contains("--shapley-relative") && given.Contains("--shapley-eps"))
@@ -42,6 +43,7 @@ public static class MechanismOptions
             ShapleyTarget = given.Contains("--shapley-eps") ? new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)) : null,
             ShapleyRelativeError = given.Contains("--shapley-relative") ? a.Double("--shapley-relative", 0) : null,
             ShapleyAntithetic = antithetic,
+            ShapleyStratified = stratified,
             ExactShapley = exact,
             RobustnessLambda = a.Double("--lambda", d.RobustnessLambda),
             PayoutRule = ParseRule(a.String("--payout-rule"), renormalise),
@@ -54,7 +56,7 @@ public static class MechanismOptions
             TaskKind = Setting(a, "--task", d.TaskKind),
             Similarity = Setting(a, "--similarity", d.Similarity),
         };
-        return new Parsed(parameters, given.Count > 0 || exact || antithetic || renormalise, given.Contains("--expected-tasks"));
+        return new Parsed(parameters, given.Count > 0 || exact || antithetic || stratified || renormalise, given.Contains("--expected-tasks"));
     }
 
     private static T Setting<T>(Arguments a, string option, T fallback) where T : struct, Enum =>

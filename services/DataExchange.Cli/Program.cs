@@ -23,6 +23,9 @@ namespace DataExchange.Cli
                                         total gain (R of the average share at any M; e.g. 0.05); reports K used
                 --antithetic            permutations in antithetic pairs (each with its reverse): unbiased, fewer
                                         permutations for the same accuracy
+                --stratified            with --shapley-relative: sample positions instead of whole permutations
+                                        (stratified by position, allocated by variance and cost): unbiased, far less
+                                        work at M in the hundreds; reports the walks made (most of them short)
                 --exact-shapley         exact Shapley over all coalitions (M <= 24) instead of Monte Carlo
                 --payout-rule R         how each charge is split (README, "Payout rules"; default paper):
                                           paper           PD_B* as the paper writes it; the withheld part is retained

@@ -118,8 +118,9 @@ public static class SimulateCommand
             stdout.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", scenario.Sellers.SellerIds[m], earnings[m]));
         stdout.WriteLine();
         stdout.WriteLine(string.Format(inv, "Mechanism time     : {0:0.0} ms total, {1:0.000} ms per task (wall {2:0.0} ms)", totalMs, meanMs, wall.Elapsed.TotalMilliseconds));
-        stdout.WriteLine(string.Format(inv, "  per task        : Gram build {0:0.000} ms, RF* and revenue curve {1:0.000} ms, Shapley {2:0.000} ms ({3:0.#} permutations), other {4:0.000} ms",
-            PhaseMs(TaskPhase.Moments), PhaseMs(TaskPhase.Allocation), PhaseMs(TaskPhase.Shapley), meanPermutations, PhaseMs(TaskPhase.Settlement)));
+        stdout.WriteLine(string.Format(inv, "  per task        : Gram build {0:0.000} ms, RF* and revenue curve {1:0.000} ms, Shapley {2:0.000} ms ({3:0.#} {5}), other {4:0.000} ms",
+            PhaseMs(TaskPhase.Moments), PhaseMs(TaskPhase.Allocation), PhaseMs(TaskPhase.Shapley), meanPermutations, PhaseMs(TaskPhase.Settlement),
+            parameters.ShapleyStratified ? "walks, most of them short" : "permutations"));
         return 0;
     }
 

@@ -67,6 +67,63 @@ internal static class Kernels
     }
 
     /// <summary>
+    /// Dot(a_i, b_j) for four a_i and four b_j at once into <paramref name="result"/>[4 i + j], each bit for bit what
+    /// <see cref="Dot"/> returns (the same lanes, reduction and tail per pair): a register tile of sixteen accumulators
+    /// reads eight series for sixteen dot products (Dot4 reads five for four), so a Gram build over long series streams
+    /// its rows from memory 2.5 times less often.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot4x4(ReadOnlySpan<double> a0, ReadOnlySpan<double> a1, ReadOnlySpan<double> a2, ReadOnlySpan<double> a3,
+        ReadOnlySpan<double> b0, ReadOnlySpan<double> b1, ReadOnlySpan<double> b2, ReadOnlySpan<double> b3, Span<double> result)
+    {
+        var n = a0.Length;
+        if (a1.Length < n || a2.Length < n || a3.Length < n || b0.Length < n || b1.Length < n || b2.Length < n || b3.Length < n || result.Length < 16)
+            throw new ArgumentException("a series is shorter than a0, or the result has fewer than 16 places.");
+        ref var x0 = ref MemoryMarshal.GetReference(a0);
+        ref var x1 = ref MemoryMarshal.GetReference(a1);
+        ref var x2 = ref MemoryMarshal.GetReference(a2);
+        ref var x3 = ref MemoryMarshal.GetReference(a3);
+        ref var y0 = ref MemoryMarshal.GetReference(b0);
+        ref var y1 = ref MemoryMarshal.GetReference(b1);
+        ref var y2 = ref MemoryMarshal.GetReference(b2);
+        ref var y3 = ref MemoryMarshal.GetReference(b3);
+        Vector256<double> c00 = default, c01 = default, c02 = default, c03 = default;
+        Vector256<double> c10 = default, c11 = default, c12 = default, c13 = default;
+        Vector256<double> c20 = default, c21 = default, c22 = default, c23 = default;
+        Vector256<double> c30 = default, c31 = default, c32 = default, c33 = default;
+        var i = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            var u = (nuint)i;
+            var va0 = Vector256.LoadUnsafe(ref x0, u);
+            var va1 = Vector256.LoadUnsafe(ref x1, u);
+            var va2 = Vector256.LoadUnsafe(ref x2, u);
+            var va3 = Vector256.LoadUnsafe(ref x3, u);
+            var vb = Vector256.LoadUnsafe(ref y0, u);
+            c00 += va0 * vb; c10 += va1 * vb; c20 += va2 * vb; c30 += va3 * vb;
+            vb = Vector256.LoadUnsafe(ref y1, u);
+            c01 += va0 * vb; c11 += va1 * vb; c21 += va2 * vb; c31 += va3 * vb;
+            vb = Vector256.LoadUnsafe(ref y2, u);
+            c02 += va0 * vb; c12 += va1 * vb; c22 += va2 * vb; c32 += va3 * vb;
+            vb = Vector256.LoadUnsafe(ref y3, u);
+            c03 += va0 * vb; c13 += va1 * vb; c23 += va2 * vb; c33 += va3 * vb;
+        }
+        result[0] = Reduce(c00); result[1] = Reduce(c01); result[2] = Reduce(c02); result[3] = Reduce(c03);
+        result[4] = Reduce(c10); result[5] = Reduce(c11); result[6] = Reduce(c12); result[7] = Reduce(c13);
+        result[8] = Reduce(c20); result[9] = Reduce(c21); result[10] = Reduce(c22); result[11] = Reduce(c23);
+        result[12] = Reduce(c30); result[13] = Reduce(c31); result[14] = Reduce(c32); result[15] = Reduce(c33);
+        for (; i < n; i++)
+        {
+            double p0 = Unsafe.Add(ref x0, i), p1 = Unsafe.Add(ref x1, i), p2 = Unsafe.Add(ref x2, i), p3 = Unsafe.Add(ref x3, i);
+            double q0 = Unsafe.Add(ref y0, i), q1 = Unsafe.Add(ref y1, i), q2 = Unsafe.Add(ref y2, i), q3 = Unsafe.Add(ref y3, i);
+            result[0] += p0 * q0; result[1] += p0 * q1; result[2] += p0 * q2; result[3] += p0 * q3;
+            result[4] += p1 * q0; result[5] += p1 * q1; result[6] += p1 * q2; result[7] += p1 * q3;
+            result[8] += p2 * q0; result[9] += p2 * q1; result[10] += p2 * q2; result[11] += p2 * q3;
+            result[12] += p3 * q0; result[13] += p3 * q1; result[14] += p3 * q2; result[15] += p3 * q3;
+        }
+    }
+
+    /// <summary>
     /// The vector part of Dot(rows[r0 + i][..(r0 + i)], x) for i = 0..3, rows of a row-major matrix with the given
     /// stride and r0 a multiple of 4: every one of those dots runs its 4-lane loop over exactly [0, r0), so this is the
     /// reduced sum <see cref="Dot"/> has before its scalar tail, bit for bit; the caller adds the tails in order.

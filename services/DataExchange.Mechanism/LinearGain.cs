@@ -151,7 +151,23 @@ internal sealed class GramBlocks
     {
         var m = x.Length;
         var xe = new double[m * m];
-        for (var i = 0; i < m; i++)
+        Span<double> tile = stackalloc double[16];
+        var i = 0;
+        // 4 x 4 tiles of X E' (Kernels.Dot4x4), then the rows and columns left over one Dot each: every entry is Dot(x_i, e_j).
+        for (; i + 4 <= m; i += 4)
+        {
+            var j = 0;
+            for (; j + 4 <= m; j += 4)
+            {
+                Kernels.Dot4x4(x[i].AsSpan(start, length), x[i + 1].AsSpan(start, length), x[i + 2].AsSpan(start, length), x[i + 3].AsSpan(start, length),
+                    e[j].AsSpan(start, length), e[j + 1].AsSpan(start, length), e[j + 2].AsSpan(start, length), e[j + 3].AsSpan(start, length), tile);
+                for (var r = 0; r < 4; r++)
+                    for (var c = 0; c < 4; c++) xe[(i + r) * m + j + c] = tile[4 * r + c];
+            }
+            for (; j < m; j++)
+                for (var r = 0; r < 4; r++) xe[(i + r) * m + j] = Kernels.Dot(x[i + r].AsSpan(start, length), e[j].AsSpan(start, length));
+        }
+        for (; i < m; i++)
         {
             var xi = x[i].AsSpan(start, length);
             var j = 0;
@@ -162,16 +178,16 @@ internal sealed class GramBlocks
         }
         var ee = Symmetric(e, start, length);
         var cross = new double[m * m];
-        for (var i = 0; i < m; i++)
-            for (var j = 0; j < m; j++)
-                cross[i * m + j] = xe[i * m + j] + xe[j * m + i];
+        for (var r = 0; r < m; r++)
+            for (var c = 0; c < m; c++)
+                cross[r * m + c] = xe[r * m + c] + xe[c * m + r];
         var xy = new double[m];
         var ey = new double[m];
         var ys = y.AsSpan(start, length);
-        for (var i = 0; i < m; i++)
+        for (var r = 0; r < m; r++)
         {
-            xy[i] = Kernels.Dot(x[i].AsSpan(start, length), ys);
-            ey[i] = Kernels.Dot(e[i].AsSpan(start, length), ys);
+            xy[r] = Kernels.Dot(x[r].AsSpan(start, length), ys);
+            ey[r] = Kernels.Dot(e[r].AsSpan(start, length), ys);
         }
         return new GramBlocks { Xx = xx, Cross = cross, Ee = ee, Xy = xy, Ey = ey };
     }
@@ -181,7 +197,19 @@ internal sealed class GramBlocks
     {
         var m = rows.Length;
         var g = new double[m * m];
-        for (var i = 0; i < m; i++)
+        Span<double> tile = stackalloc double[16];
+        var blocked = m / 4 * 4;
+        // 4 x 4 tiles on and below the diagonal (Kernels.Dot4x4; a diagonal tile's upper half repeats its lower half, and
+        // a b = b a in floating point, so it writes the same bits); the rows below the last whole tile as before.
+        for (var i = 0; i < blocked; i += 4)
+            for (var j = 0; j <= i; j += 4)
+            {
+                Kernels.Dot4x4(rows[i].AsSpan(start, length), rows[i + 1].AsSpan(start, length), rows[i + 2].AsSpan(start, length), rows[i + 3].AsSpan(start, length),
+                    rows[j].AsSpan(start, length), rows[j + 1].AsSpan(start, length), rows[j + 2].AsSpan(start, length), rows[j + 3].AsSpan(start, length), tile);
+                for (var r = 0; r < 4; r++)
+                    for (var c = 0; c < 4; c++) g[(i + r) * m + j + c] = g[(j + c) * m + i + r] = tile[4 * r + c];
+            }
+        for (var i = blocked; i < m; i++)
         {
             var ri = rows[i].AsSpan(start, length);
             var j = 0;

@@ -111,7 +111,8 @@ public static class MarketTask
                 : p.ShapleyTarget is { } accuracy ? InterventionalShapley.UntilAccurate(gains, s, accuracy, permutationSeed)
                 : InterventionalShapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed);
         return p.ExactShapley ? Shapley.Exact(gains, s)
-            : p.ShapleyRelativeError is { } r ? Shapley.UntilRelative(gains, s, r, permutationSeed, p.ShapleyAntithetic)
+            : p.ShapleyRelativeError is { } r ? p.ShapleyStratified ? Shapley.UntilRelativeStratified(gains, s, r, permutationSeed)
+                : Shapley.UntilRelative(gains, s, r, permutationSeed, p.ShapleyAntithetic)
             : p.ShapleyTarget is { } target ? Shapley.UntilAccurate(gains, s, target, permutationSeed, p.ShapleyAntithetic)
             : Shapley.MonteCarlo(gains, s, p.ShapleyPermutations, permutationSeed, p.ShapleyAntithetic);
     }

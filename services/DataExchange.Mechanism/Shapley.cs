@@ -3,6 +3,9 @@ namespace DataExchange.Mechanism;
 /// <summary>Shapley values of the sellers for one task's gain, and how many permutations estimated them (0 when exact).</summary>
 public sealed record ShapleyEstimate(double[] Values, int Permutations)
 {
+    /// <summary>The sampling work in whole-permutation walks (a walk to depth D counts about (D / M)^3 of one); 0 when not measured.</summary>
+    internal double Work { get; init; }
+
     /// <summary>psi = max(0, phi) / sum(max(0, phi)): balanced shares; negative estimates pay nothing (all zero when none is positive).</summary>
     public double[] Shares() => Shapley.Shares(Values);
 }
@@ -101,13 +104,10 @@ public static class Shapley
     /// </summary>
     public static ShapleyEstimate UntilRelative(TaskGains gains, double noiseScale, double relativeError, ulong seed, bool antithetic = false)
     {
-        if (!(relativeError > 0 && relativeError < 1)) throw new ArgumentOutOfRangeException(nameof(relativeError), relativeError, "must lie in (0, 1).");
-        var full = gains.Game(noiseScale);
-        var m = full.Sellers;
-        for (var j = 0; j < m; j++) full.Push(j);
-        var total = Math.Max(Math.Abs(full.Gain() - full.EmptyGain), RelativeMinTotal);
-        var target = relativeError * total / m;
-        var sampler = new PermutationSampler(gains.Game(noiseScale), seed, antithetic);
+        var target = RelativeTarget(gains, noiseScale, relativeError);
+        var game = gains.Game(noiseScale);
+        var m = game.Sellers;
+        var sampler = new PermutationSampler(game, seed, antithetic);
         var n = 0;
         for (var checkpoint = (double)RelativeMinSamples; n < RelativeMaxSamples; checkpoint *= AccuracyRule.CheckpointRatio)
         {
@@ -121,7 +121,42 @@ public static class Shapley
             for (var j = 0; j < m && worst <= target; j++) worst = Math.Max(worst, Math.Sqrt(sampler.Variance(j) / n));
             if (worst <= target) break;
         }
-        return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
+        return new ShapleyEstimate(sampler.Means(), sampler.Permutations) { Work = sampler.Permutations };
+    }
+
+    /// <summary>
+    /// r / M of the total gain G(all) - G(empty) (floored at <see cref="RelativeMinTotal"/>), computed exactly on the
+    /// market's own game (regression or classification).
+    /// </summary>
+    private static double RelativeTarget(TaskGains gains, double noiseScale, double relativeError)
+    {
+        if (!(relativeError > 0 && relativeError < 1)) throw new ArgumentOutOfRangeException(nameof(relativeError), relativeError, "must lie in (0, 1).");
+        var full = gains.Game(noiseScale);
+        for (var j = 0; j < full.Sellers; j++) full.Push(j);
+        return relativeError * Math.Max(Math.Abs(full.Gain() - full.EmptyGain), RelativeMinTotal) / full.Sellers;
+    }
+
+    /// <summary>
+    /// The target of <see cref="UntilRelative"/> (every seller's standard error at most r / M of the total gain), reached
+    /// by sampling positions instead of whole permutations (<see cref="StratifiedSampler"/>: unbiased, the strata weighted
+    /// exactly; the samples allocated by a pilot's variances and the strata's costs). Much less work at large M, where a
+    /// seller's marginal is large only at the first, cheap positions. Permutations reports the walks made, each a
+    /// permutation's prefix (most of them short), the pilot's included.
+    /// </summary>
+    public static ShapleyEstimate UntilRelativeStratified(TaskGains gains, double noiseScale, double relativeError, ulong seed)
+    {
+        return UntilRelativeStratifiedOf(gains.Game(noiseScale), RelativeTarget(gains, noiseScale, relativeError), seed);
+    }
+
+    internal static ShapleyEstimate UntilRelativeStratifiedOf(ICoalitionGame game, double target, ulong seed)
+    {
+        var m = game.Sellers;
+        var fullWalk = StratifiedSampler.WalkCost(m);
+        var s = StratifiedShapley.Run(game, target, seed, RelativeMaxSamples * fullWalk);
+        return new ShapleyEstimate(s.Estimate(), (int)Math.Min(int.MaxValue, s.Walks + s.PilotWalks))
+        {
+            Work = (s.Work + s.PilotWork) / fullWalk,
+        };
     }
 
 

@@ -15,7 +15,7 @@ public static class Terms
         p.ShapleyPermutations, p.ExactShapley, p.ShapleyTarget?.Epsilon, p.ShapleyTarget?.Delta, p.LedgerDecimals, p.MarketFeeRate,
         p.PayoutRule is PayoutRule.Paper or PayoutRule.Renormalised ? null : PayoutRules.Name(p.PayoutRule),
         p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : null,
-        p.ShapleyRelativeError, p.ShapleyAntithetic,
+        p.ShapleyRelativeError, p.ShapleyAntithetic, p.ShapleyStratified,
         p.Allocation == AllocationKind.Noise ? null : SettingNames.Name(p.Allocation),
         p.TaskKind == TaskKind.Regression ? null : SettingNames.Name(p.TaskKind),
         p.Similarity == SimilarityKind.Cosine ? null : SettingNames.Name(p.Similarity));
@@ -42,6 +42,7 @@ public static class Terms
         MarketFeeRate = t.MarketFeeRate,
         ShapleyRelativeError = t.ShapleyRelativeError,
         ShapleyAntithetic = t.ShapleyAntithetic,
+        ShapleyStratified = t.ShapleyStratified,
         // Null: the default, as recorded before these settings existed.
         Allocation = t.Allocation is null ? AllocationKind.Noise : SettingNames.Parse<AllocationKind>(t.Allocation, nameof(MarketParameters.Allocation)),
         TaskKind = t.TaskKind is null ? TaskKind.Regression : SettingNames.Parse<TaskKind>(t.TaskKind, nameof(MarketParameters.TaskKind)),

@@ -117,6 +117,41 @@ public class ScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The Gram blocks of a task (X E' + E X', E E', X X') built from 4 x 4 tiles (Kernels.Dot4x4) equal Kernels.Dot of
+    /// every pair bit for bit, at M = 8, 13 and 22 (13 and 22 leave rows and columns after the tiles) and train and
+    /// held-out lengths whose tails are 1, 2 and 3 steps.
+    /// Mutations caught (each made in the library, this test run and watched failing, reverted): Dot4x4 summing its tail
+    /// terms first and adding the reduced lanes last: fails at (8, 61) and (13, 234) (a tail of one step cannot show it);
+    /// Dot4x4 reducing as ((e0 + e1) + e2) + e3: fails in all three; Symmetric skipping the diagonal tiles (j &lt; i): fails
+    /// in all three. Not caught, and harmless: a diagonal tile's upper half written from a wrong entry, because the lower
+    /// half's mirrored writes come later and overwrite it.
+    /// </summary>
+    [Theory]
+    [InlineData(13, 234)]
+    [InlineData(22, 150)]
+    [InlineData(8, 61)]
+    public void Tiled_Gram_blocks_equal_Dot_of_every_pair_bit_for_bit(int m, int steps)
+    {
+        var scenario = SyntheticMarket.Generate(m, steps, 1, (ulong)(m + steps));
+        var noise = NoiseMatrix.Draw(m, steps, 5);
+        var p = MarketParameters.Default;
+        var mo = TaskMoments.Compute(scenario.Sellers, scenario.Buyers[0].Target, noise, p);
+        var nTrain = mo.TrainSize;
+        var x = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(scenario.Sellers.Row(i), mo.TrainMeanX[i])).ToArray();
+        var e = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(noise.Row(i), mo.TrainMeanE[i])).ToArray();
+        foreach (var (blocks, start, length) in new[] { (mo.Train, 0, nTrain), (mo.Test, nTrain, steps - nTrain) })
+            for (var i = 0; i < m; i++)
+                for (var j = 0; j < m; j++)
+                {
+                    double Dot(double[] a, double[] b) => Kernels.Dot(a.AsSpan(start, length), b.AsSpan(start, length));
+                    var cross = Dot(x[i], e[j]) + Dot(x[j], e[i]);
+                    Assert.True(BitConverter.DoubleToInt64Bits(cross) == BitConverter.DoubleToInt64Bits(blocks.Cross[i * m + j]), $"Cross[{i}, {j}]");
+                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(e[i], e[j])) == BitConverter.DoubleToInt64Bits(blocks.Ee[i * m + j]), $"Ee[{i}, {j}]");
+                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(x[i], x[j])) == BitConverter.DoubleToInt64Bits(blocks.Xx[i * m + j]), $"Xx[{i}, {j}]");
+                }
+    }
+
+    /// <summary>
     /// The sellers' cache (centred series, X X' over each part, PD_B* similarities) gives every moment, every gain and
     /// every Shapley value bit for bit as the uncached path, for several buyers and noise draws on one feature set.
     /// Mutation caught: the cache keyed on nothing (a later train fraction reusing the first one's blocks): fails.
