@@ -56,6 +56,9 @@ public sealed class UnsettledReportTests(UnsettledFixture market, ITestOutputHel
 
         var first = await Submit(0, 4);
         await market.Client.WaitAllAsync(first, TimeSpan.FromMinutes(2), null, ct);
+        // The report waits for payout's projections to reach its log's end: they do while payout runs.
+        var before = JsonDocument.Parse(await ReportAsync("json", ct)).RootElement.GetProperty("totals");
+        Assert.Equal((4, 0, true), (before.GetProperty("tasks").GetInt32(), before.GetProperty("unsettledTasks").GetInt32(), before.GetProperty("balances").GetBoolean()));
 
         // Payout stops (SIGKILL); four more tasks are priced, allocated and charged, and wait in payout's queue.
         var payout = market.Processes.Single(p => p.Name == "payout");
