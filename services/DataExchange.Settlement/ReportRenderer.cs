@@ -34,9 +34,10 @@ public static class ReportRenderer
 
     private static string Period(ReportPeriod p) => $"from {(p.From is null ? "the start" : Time(p.From))} to {(p.To is null ? "now" : Time(p.To))}";
 
+    /// <summary>What `balances: yes` means, or the first discrepancies that make it no.</summary>
     private static string BalanceLine(ReportTotals t) => t.Balances
-        ? "balances: yes (charged = paid to sellers + retained + fee, exactly; buyers' and sellers' accounts agree)"
-        : $"balances: NO (charged {Money(t.Charged)}, paid + retained + fee {Money(t.PaidToSellers + t.Retained + t.Fee)}, buyers' accounts {Money(t.ChargedToBuyers)}, sellers' accounts {Money(t.PaidToSellerAccounts)})";
+        ? "balances: yes (charged = paid to sellers + retained + fee + charged and unsettled, exactly; every settlement has its recorded charge)"
+        : $"balances: NO ({string.Join("; ", t.Discrepancies.Take(10))}{(t.Discrepancies.Count > 10 ? $"; and {t.Discrepancies.Count - 10} more" : "")})";
 
     public static string Table(SettlementReport r)
     {
@@ -45,6 +46,7 @@ public static class ReportRenderer
         Line("===== Settlement Report =====");
         Line($"Period             : {Period(r.Period)}" + (r.MarketId is null ? "" : $", market {r.MarketId}"));
         Line($"Tasks settled      : {r.Totals.Tasks}");
+        Line($"Tasks unsettled    : {r.Totals.UnsettledTasks} (charged, not settled by the period's end)");
         Line("");
         var sw = Math.Max(6, r.Sellers.Select(s => s.SellerId.Length).DefaultIfEmpty(0).Max());
         Line($"{"Seller".PadRight(sw)}  {"tasks",6}  {"paid",20}  {"balance",20}");
@@ -59,12 +61,18 @@ public static class ReportRenderer
         foreach (var m in r.Markets)
             Line($"{m.MarketId.PadRight(mw)}  {m.Tasks,6}  {m.Quotes,6}  {m.Prices.Count,7}  {Money(m.Revenue),20}  {(m.Prices.Count == 0 ? "" : Fixed(m.Prices[^1].MeanPrice, 6)),10}");
         Line("");
+        if (r.Unsettled.Count > 0)
+        {
+            Line($"{"Charged, not settled",-36}  {"buyer".PadRight(bw)}  {"charged at",-28}  {"charge",20}");
+            foreach (var u in r.Unsettled) Line($"{u.TaskId,-36}  {u.BuyerId.PadRight(bw)}  {Time(u.ChargedAt),-28}  {Money(u.Charge),20}");
+            Line("");
+        }
         var t = r.Totals;
-        Line($"Charged            : {Money(t.Charged)}");
+        Line($"Charged            : {Money(t.Charged)} (allocation's log)");
         Line($"Paid to sellers    : {Money(t.PaidToSellers)}");
         Line($"Retained by market : {Money(t.Retained)}");
         Line($"Market fee         : {Money(t.Fee)}");
-        Line($"Buyers' accounts   : {Money(t.ChargedToBuyers)}");
+        Line($"Charged, unsettled : {Money(t.ChargedUnsettled)} ({t.UnsettledTasks} tasks)");
         Line($"Sellers' accounts  : {Money(t.PaidToSellerAccounts)}");
         Line($"Market revenue     : {Money(t.MarketRevenue)} (PF* updates applied)");
         Line(BalanceLine(t));
@@ -73,20 +81,23 @@ public static class ReportRenderer
 
     private static string CsvField(string s) => s.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
 
-    /// <summary>One table: section (seller, buyer, market, task, total) then the columns that apply to it.</summary>
+    /// <summary>One table: section (seller, buyer, market, task, unsettled, total_unsettled, total) then the columns that apply to it.</summary>
     public static string Csv(SettlementReport r)
     {
         var sb = new StringBuilder();
         void Row(params string[] cells) => sb.Append(string.Join(',', cells.Select(CsvField))).Append('\n');
-        Row("section", "id", "tasks", "charged", "paid_to_sellers", "retained", "fee", "balance", "gain_bought", "predictions", "settled_at", "market", "buyer");
-        foreach (var s in r.Sellers) Row("seller", s.SellerId, Int(s.Tasks), "", Money(s.Paid), "", "", Money(s.Balance), "", "", "", "", "");
-        foreach (var b in r.Buyers) Row("buyer", b.BuyerId, Int(b.Tasks), Money(b.Charged), "", "", "", "", Number(b.GainBought), Int(b.PredictionsDelivered), "", "", "");
-        foreach (var m in r.Markets) Row("market", m.MarketId, Int(m.Tasks), Money(m.Revenue), "", "", "", "", "", "", "", "", "");
+        Row("section", "id", "tasks", "charged", "paid_to_sellers", "retained", "fee", "balance", "gain_bought", "predictions", "settled_at", "market", "buyer",
+            "charged_at");
+        foreach (var s in r.Sellers) Row("seller", s.SellerId, Int(s.Tasks), "", Money(s.Paid), "", "", Money(s.Balance), "", "", "", "", "", "");
+        foreach (var b in r.Buyers) Row("buyer", b.BuyerId, Int(b.Tasks), Money(b.Charged), "", "", "", "", Number(b.GainBought), Int(b.PredictionsDelivered), "", "", "", "");
+        foreach (var m in r.Markets) Row("market", m.MarketId, Int(m.Tasks), Money(m.Revenue), "", "", "", "", "", "", "", "", "", "");
         foreach (var t in r.Tasks) Row("task", t.TaskId.ToString(), "1", Money(t.Charge), Money(t.PaidToSellers), Money(t.Retained), Money(t.Fee), "", "", "",
-            Time(t.SettledAt), t.MarketId, t.BuyerId);
+            Time(t.SettledAt), t.MarketId, t.BuyerId, "");
+        foreach (var u in r.Unsettled) Row("unsettled", u.TaskId.ToString(), "1", Money(u.Charge), "", "", "", "", "", "", "", u.MarketId, u.BuyerId, Time(u.ChargedAt));
         var x = r.Totals;
+        Row("total_unsettled", "", Int(x.UnsettledTasks), Money(x.ChargedUnsettled), "", "", "", "", "", "", "", "", "", "");
         Row("total", x.Balances ? "balances" : "DOES NOT BALANCE", Int(x.Tasks), Money(x.Charged), Money(x.PaidToSellers), Money(x.Retained), Money(x.Fee),
-            "", "", "", "", "", "");
+            "", "", "", "", "", "", "");
         return sb.ToString();
     }
 
@@ -111,10 +122,14 @@ public static class ReportRenderer
             MoneyProp("paidToSellers", r.Totals.PaidToSellers);
             MoneyProp("retained", r.Totals.Retained);
             MoneyProp("fee", r.Totals.Fee);
-            MoneyProp("chargedToBuyers", r.Totals.ChargedToBuyers);
+            w.WriteNumber("unsettledTasks", r.Totals.UnsettledTasks);
+            MoneyProp("chargedUnsettled", r.Totals.ChargedUnsettled);
             MoneyProp("paidToSellerAccounts", r.Totals.PaidToSellerAccounts);
             MoneyProp("marketRevenue", r.Totals.MarketRevenue);
             w.WriteBoolean("balances", r.Totals.Balances);
+            w.WriteStartArray("discrepancies");
+            foreach (var d in r.Totals.Discrepancies) w.WriteStringValue(d);
+            w.WriteEndArray();
             w.WriteEndObject();
             w.WriteStartArray("sellers");
             foreach (var s in r.Sellers)
@@ -177,6 +192,18 @@ public static class ReportRenderer
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            w.WriteStartArray("unsettled");
+            foreach (var u in r.Unsettled)
+            {
+                w.WriteStartObject();
+                w.WriteString("taskId", u.TaskId.ToString());
+                w.WriteString("marketId", u.MarketId);
+                w.WriteString("buyerId", u.BuyerId);
+                w.WriteString("chargedAt", Time(u.ChargedAt));
+                MoneyProp("charge", u.Charge);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
             w.WriteEndObject();
         }
         return Encoding.UTF8.GetString(stream.ToArray()) + "\n";
@@ -201,20 +228,29 @@ public static class ReportRenderer
              ".mean-price{fill:none;stroke:#1f5fbf;stroke-width:2}.quoted-price{fill:#e08a00}.bar{fill:#3a9d5d}.axis{stroke:#888}text{font-size:11px}</style>");
         Line("</head><body>");
         Line("<h1>Settlement report</h1>");
-        Line($"<p id=\"period\">Period: {H(Period(r.Period))}{(r.MarketId is null ? "" : ", market " + H(r.MarketId))}. Tasks settled: <span id=\"task-count\">{t.Tasks}</span>.</p>");
+        Line($"<p id=\"period\">Period: {H(Period(r.Period))}{(r.MarketId is null ? "" : ", market " + H(r.MarketId))}. Tasks settled: <span id=\"task-count\">{t.Tasks}</span>; charged and unsettled: <span id=\"unsettled-count\">{t.UnsettledTasks}</span>.</p>");
 
         Line("<h2>Totals</h2>");
         Line("<table id=\"totals\">");
         void TotalRow(string id, string label, decimal v) => Line($"<tr><th>{label}</th><td class=\"n\" id=\"{id}\">{Money(v)}</td></tr>");
-        TotalRow("total-charged", "Charged", t.Charged);
+        TotalRow("total-charged", "Charged (allocation's log)", t.Charged);
         TotalRow("total-paid", "Paid to sellers", t.PaidToSellers);
         TotalRow("total-retained", "Retained by market", t.Retained);
         TotalRow("total-fee", "Market fee", t.Fee);
-        TotalRow("total-buyers", "Buyers' accounts", t.ChargedToBuyers);
+        TotalRow("total-unsettled", "Charged, unsettled", t.ChargedUnsettled);
         TotalRow("total-sellers", "Sellers' accounts", t.PaidToSellerAccounts);
         TotalRow("total-revenue", "Market revenue (PF* updates)", t.MarketRevenue);
         Line("</table>");
         Line($"<p id=\"balances\" class=\"{(t.Balances ? "ok" : "bad")}\">{H(BalanceLine(t))}</p>");
+
+        if (r.Unsettled.Count > 0)
+        {
+            Line("<h2>Charged, not settled</h2>");
+            Line("<table id=\"unsettled\"><tr><th>task</th><th>market</th><th>buyer</th><th>charged at</th><th>charge</th></tr>");
+            foreach (var u in r.Unsettled)
+                Line($"<tr class=\"unsettled\" data-task=\"{u.TaskId}\"><td>{u.TaskId}</td><td>{H(u.MarketId)}</td><td>{H(u.BuyerId)}</td><td>{Time(u.ChargedAt)}</td><td class=\"n\">{Money(u.Charge)}</td></tr>");
+            Line("</table>");
+        }
 
         Line("<h2>Price over time</h2>");
         foreach (var m in r.Markets) PriceChart(sb, m);

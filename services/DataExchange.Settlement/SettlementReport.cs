@@ -11,7 +11,8 @@ public sealed record ReportPeriod(DateTimeOffset? From, DateTimeOffset? To)
 /// <summary>A seller's line: tasks paid in the period, the amount, and the account's balance (all its payouts so far).</summary>
 public sealed record SellerLine(string SellerId, int Tasks, decimal Paid, decimal Balance);
 
-/// <summary>A buyer's line: tasks charged in the period, the amount, the gain bought (sum of G) and predictions delivered.</summary>
+/// <summary>A buyer's line over the report's tasks (settled in the period, or charged and unsettled): how many, the amount
+/// charged (allocation's log), the gain bought (sum of G) and predictions delivered.</summary>
 public sealed record BuyerLine(string BuyerId, int Tasks, decimal Charged, double GainBought, int PredictionsDelivered)
 {
     /// <summary>A buyer's account over some purchases: their sum, in task-id order (the gain's double sum then does not
@@ -33,23 +34,43 @@ public sealed record TaskLine(Guid TaskId, string MarketId, string BuyerId, Date
 /// <summary>PF* after one task: the update's number, the mean price after it, the task's quoted price and revenue.</summary>
 public sealed record PricePoint(long Update, Guid TaskId, double MeanPrice, double? QuotedPrice, decimal? Revenue);
 
-/// <summary>A market's line: its tasks in the period, quotes, updates, revenue and price history.</summary>
+/// <summary>A market's line: its tasks in the report (settled, or charged and unsettled), quotes, updates, revenue and price history.</summary>
 public sealed record MarketLine(string MarketId, int Tasks, int Quotes, decimal Revenue, IReadOnlyList<PricePoint> Prices);
 
 /// <summary>
-/// Market totals. Charged = PaidToSellers + Retained + Fee for every task and in total; the buyers' accounts (allocation's log)
-/// must show the same charges and the sellers' accounts (payout's log) the same payouts.
+/// A task charged in allocation's log (PaymentCharged) but not settled in payout's log by the period's end: in flight, payout
+/// stopped, or its PaymentCharged parked in payout's error queue. Its charge is in the report's Charged and in ChargedUnsettled.
+/// </summary>
+public sealed record UnsettledLine(Guid TaskId, string MarketId, string BuyerId, DateTimeOffset ChargedAt, decimal Charge);
+
+/// <summary>
+/// Market totals. Charged is read from allocation's log (the buyers' recorded charges of every task in the report); paid,
+/// retained and fee from payout's log (TaskSettled). The report balances when Charged = PaidToSellers + Retained + Fee +
+/// ChargedUnsettled exactly, every settled task splits its charge exactly, its payout lines sum to its paid amount, its
+/// charge equals the charge recorded in allocation's log, and no task is settled without a charge: Discrepancies is empty.
 /// </summary>
 public sealed record ReportTotals(int Tasks, decimal Charged, decimal PaidToSellers, decimal Retained, decimal Fee,
-    decimal ChargedToBuyers, decimal PaidToSellerAccounts, decimal MarketRevenue, bool Balances);
-
-/// <summary>The settlement report for a period, built from the projections only. Rows are sorted: rendering is deterministic.</summary>
-public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IReadOnlyList<SellerLine> Sellers, IReadOnlyList<BuyerLine> Buyers,
-    IReadOnlyList<MarketLine> Markets, IReadOnlyList<TaskLine> Tasks, ReportTotals Totals)
+    int UnsettledTasks, decimal ChargedUnsettled, decimal PaidToSellerAccounts, decimal MarketRevenue, IReadOnlyList<string> Discrepancies)
 {
-    /// <summary>Reads TaskSettlement and SellerAccount (payout), BuyerPurchase (allocation), MarketHistory and PriceUpdate (pricing).</summary>
+    public bool Balances => Discrepancies.Count == 0;
+}
+
+/// <summary>
+/// The settlement report for a period, built from the projections only. It covers the tasks settled in the period and the
+/// tasks charged before its end but not settled by then (charged and unsettled). Rows are sorted: rendering is deterministic.
+/// </summary>
+public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IReadOnlyList<SellerLine> Sellers, IReadOnlyList<BuyerLine> Buyers,
+    IReadOnlyList<MarketLine> Markets, IReadOnlyList<TaskLine> Tasks, IReadOnlyList<UnsettledLine> Unsettled, ReportTotals Totals)
+{
+    /// <summary>
+    /// Reads TaskSettlement and SellerAccount (payout), BuyerPurchase (allocation), MarketHistory and PriceUpdate (pricing).
+    /// Settlements are read before charges, and <paramref name="beforeChargesAreRead"/> (when given) runs in between: a
+    /// caller waits there for allocation's projection to reach the end of its log, so every settlement read has its charge
+    /// projected (a charge commits before its settlement) and a task settled while the report is built is not taken for a
+    /// settlement without a charge.
+    /// </summary>
     public static async Task<SettlementReport> BuildAsync(IQuerySession payout, IQuerySession allocation, IQuerySession pricing,
-        ReportPeriod period, string? marketId, CancellationToken ct)
+        ReportPeriod period, string? marketId, CancellationToken ct, Func<CancellationToken, Task>? beforeChargesAreRead = null)
     {
         // The database narrows by market and period (a millisecond wider: its timestamps hold microseconds, the JSON
         // holds ticks); the exact period test is done here.
@@ -62,10 +83,35 @@ public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IRe
             .OrderBy(t => t.SettledAt).ThenBy(t => t.TaskId)
             .ToList();
         var tasks = settlements.Select(t => new TaskLine(t.TaskId, t.MarketId, t.BuyerId, t.SettledAt!.Value, t.Charge, t.PaidToSellers, t.Retained, t.Fee)).ToList();
-        var inPeriod = tasks.Select(t => t.TaskId).ToHashSet();
-
-        // The three logs are read through their own projections; the totals below check that they agree.
+        var settled = tasks.Select(t => t.TaskId).ToHashSet();
         var accounts = (await payout.Query<SellerAccount>().ToListAsync(ct)).ToDictionary(a => a.Id, StringComparer.Ordinal);
+
+        if (beforeChargesAreRead is not null) await beforeChargesAreRead(ct);
+
+        // Charges come from allocation's log: every task charged before the period's end. A purchase is its task's stream.
+        var charges = allocation.Query<BuyerPurchase>().Where(p => p.ChargedAt != null);
+        if (marketId is not null) charges = charges.Where(p => p.MarketId == marketId);
+        if (period.To is { } end) charges = charges.Where(p => p.ChargedAt < end.AddMilliseconds(1));
+        var charged = (await charges.ToListAsync(ct)).Where(p => period.To is null || p.ChargedAt < period.To).ToDictionary(p => p.TaskId);
+        // A settled task's charge may lie outside that query only if something is wrong (another market, or charged after
+        // the settlement): look it up by id so the comparison below says what.
+        var missing = settled.Where(id => !charged.ContainsKey(id)).Select(id => id.ToString()).ToArray();
+        var recorded = new Dictionary<Guid, BuyerPurchase>(charged);
+        if (missing.Length > 0)
+            foreach (var p in await allocation.LoadManyAsync<BuyerPurchase>(ct, missing))
+                if (p.ChargedAt is not null) recorded[p.TaskId] = p;
+
+        // Charged but not settled in the period: unsettled unless settled before the period began (then in an earlier report).
+        var candidates = charged.Keys.Where(id => !settled.Contains(id)).Select(id => id.ToString()).ToArray();
+        var settledBefore = candidates.Length == 0 ? new HashSet<Guid>()
+            : (await payout.Query<TaskSettlement>().Where(t => t.Id.IsOneOf(candidates) && t.SettledAt != null).ToListAsync(ct))
+                .Where(t => period.To is null || t.SettledAt < period.To).Select(t => t.TaskId).ToHashSet();
+        var unsettled = charged.Values.Where(p => !settled.Contains(p.TaskId) && !settledBefore.Contains(p.TaskId))
+            .Select(p => new UnsettledLine(p.TaskId, p.MarketId, p.BuyerId, p.ChargedAt!.Value, p.Charge))
+            .OrderBy(u => u.ChargedAt).ThenBy(u => u.TaskId)
+            .ToList();
+        var covered = settled.Concat(unsettled.Select(u => u.TaskId)).ToHashSet();
+
         var sellers = settlements.SelectMany(t => t.Payouts.Select(p => (t.TaskId, p.SellerId, p.Amount)))
             .GroupBy(p => p.SellerId, StringComparer.Ordinal)
             .Select(g => new SellerLine(g.Key, g.Select(p => p.TaskId).Distinct().Count(), g.Sum(p => p.Amount),
@@ -73,39 +119,55 @@ public sealed record SettlementReport(ReportPeriod Period, string? MarketId, IRe
             .OrderBy(s => s.SellerId, StringComparer.Ordinal)
             .ToList();
 
-        // A purchase's id is its task's stream id.
-        var purchases = inPeriod.Count == 0 ? [] : await allocation.LoadManyAsync<BuyerPurchase>(ct, inPeriod.Select(t => t.ToString()).ToArray());
+        var purchases = covered.Where(recorded.ContainsKey).Select(id => recorded[id]).ToList();
         var buyers = purchases.GroupBy(p => p.BuyerId, StringComparer.Ordinal)
             .Select(g => BuyerLine.Of(g.Key, g))
             .OrderBy(b => b.BuyerId, StringComparer.Ordinal)
             .ToList();
 
-        var marketIds = tasks.Select(t => t.MarketId).Distinct().ToList();
+        var marketIds = tasks.Select(t => t.MarketId).Concat(unsettled.Select(u => u.MarketId)).Distinct().ToList();
         var histories = marketIds.Count == 0 ? [] : await pricing.LoadManyAsync<MarketHistory>(ct, marketIds);
         var updates = marketIds.Count == 0 ? [] : (await pricing.Query<PriceUpdate>().Where(u => u.MarketId.IsOneOf(marketIds)).ToListAsync(ct))
-            .Where(u => inPeriod.Contains(u.TaskId)).ToList();
+            .Where(u => covered.Contains(u.TaskId)).ToList();
         var markets = histories
             .Select(h =>
             {
                 var points = updates.Where(u => u.MarketId == h.Id).OrderBy(u => u.Updates)
                     .Select(u => new PricePoint(u.Updates, u.TaskId, u.MeanPrice, u.Price, u.Charge))
                     .ToList();
-                return new MarketLine(h.Id, tasks.Count(t => t.MarketId == h.Id), points.Count(p => p.QuotedPrice is not null),
-                    points.Sum(p => p.Revenue ?? 0m), points);
+                return new MarketLine(h.Id, tasks.Count(t => t.MarketId == h.Id) + unsettled.Count(u => u.MarketId == h.Id),
+                    points.Count(p => p.QuotedPrice is not null), points.Sum(p => p.Revenue ?? 0m), points);
             })
             .OrderBy(m => m.MarketId, StringComparer.Ordinal)
             .ToList();
 
-        var charged = tasks.Sum(t => t.Charge);
+        var discrepancies = new List<string>();
+        foreach (var t in settlements)
+        {
+            if (t.Charge != t.PaidToSellers + t.Retained + t.Fee)
+                discrepancies.Add($"task {t.TaskId}: charge {Money(t.Charge)} is not paid + retained + fee {Money(t.PaidToSellers + t.Retained + t.Fee)}");
+            if (t.Payouts.Sum(p => p.Amount) != t.PaidToSellers)
+                discrepancies.Add($"task {t.TaskId}: payout lines sum to {Money(t.Payouts.Sum(p => p.Amount))}, not the paid {Money(t.PaidToSellers)}");
+            if (!recorded.TryGetValue(t.TaskId, out var charge))
+                discrepancies.Add($"task {t.TaskId}: settled without a charge in allocation's log");
+            else if (charge.Charge != t.Charge)
+                discrepancies.Add($"task {t.TaskId}: settled charge {Money(t.Charge)} differs from the charge recorded in allocation's log {Money(charge.Charge)}");
+        }
+        var chargedTotal = purchases.Sum(p => p.Charge);
         var paid = tasks.Sum(t => t.PaidToSellers);
         var retained = tasks.Sum(t => t.Retained);
         var fee = tasks.Sum(t => t.Fee);
-        var chargedToBuyers = buyers.Sum(b => b.Charged);
+        var chargedUnsettled = unsettled.Sum(u => u.Charge);
         var paidToAccounts = sellers.Sum(s => s.Paid);
-        var payoutsMatch = settlements.All(t => t.Payouts.Sum(p => p.Amount) == t.PaidToSellers);
-        var balances = tasks.All(t => t.Balances) && payoutsMatch && charged == paid + retained + fee
-            && chargedToBuyers == charged && paidToAccounts == paid;
-        var totals = new ReportTotals(tasks.Count, charged, paid, retained, fee, chargedToBuyers, paidToAccounts, markets.Sum(m => m.Revenue), balances);
-        return new SettlementReport(period, marketId, sellers, buyers, markets, tasks, totals);
+        if (chargedTotal != paid + retained + fee + chargedUnsettled)
+            discrepancies.Add($"charged {Money(chargedTotal)} (allocation's log) is not paid + retained + fee + charged and unsettled " +
+                              $"{Money(paid + retained + fee + chargedUnsettled)}");
+        if (paidToAccounts != paid)
+            discrepancies.Add($"sellers' lines sum to {Money(paidToAccounts)}, not the paid {Money(paid)}");
+        var totals = new ReportTotals(tasks.Count, chargedTotal, paid, retained, fee, unsettled.Count, chargedUnsettled, paidToAccounts,
+            markets.Sum(m => m.Revenue), discrepancies);
+        return new SettlementReport(period, marketId, sellers, buyers, markets, tasks, unsettled, totals);
     }
+
+    private static string Money(decimal d) => ReportRenderer.Money(d);
 }

@@ -25,6 +25,19 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
 {
     private const int Steps = 300;
 
+    // Deliberate breaks of the product, each run once against this test and reverted (2026-12-02, issue 11):
+    // - services' topology: `dx participants add` granting read "^(?!dataexchange\.internal\.).*" (what README once
+    //   recommended) instead of only the participant's own names: P1_RESULT
+    // - own routing key: a buyer's queue bound to "buyer.#" instead of "buyer.ID": the test did NOT pass, but did not fail
+    //   cleanly either: the buyers' clients stopped consuming (consumers 0 on their queues) and the run hung while disposing
+    //   them; killed after 9 and 13 minutes;
+    // - attribution by the delivering exchange: SubmitPredictionTaskConsumer.Sender returning null (the task taken in the
+    //   body's BuyerId): watched failing, the forged task's refusal never came (TimeoutException at the refusal wait);
+    // - revocation over HTTP: ParticipantKeys accepting revoked keys: watched failing, "a revoked buyer's key still works";
+    // - bodies: the full MarketPriceUpdated (task, buyer, charge) sent to everyone instead of MarketPriceChanged: P5C_RESULT
+    // - bodies: a seller's FeatureObservationsAppended sent to everyone: watched failing, but at "a seller missed a payout"
+    //   (the participants' clients stall on it) before the idle buyer's scan is reached.
+    // Not watched: the broker account kept on revoke (connections still closed); open connections left open on revoke.
     [Fact]
     public Task Participants_see_and_act_on_only_their_own_business() => market.Run(async () =>
     {
@@ -42,6 +55,9 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
         var credentials = new Dictionary<string, ParticipantCredentials>();
         foreach (var b in buyers) credentials[b] = await accounts.AddAsync("buyer", b, ct);
         foreach (var s in sellers) credentials[s] = await accounts.AddAsync("seller", s, ct);
+        // A buyer that never connects while the market trades: its durable queue keeps everything routed to it.
+        var idle = $"pb3-{run}";
+        credentials[idle] = await accounts.AddAsync("buyer", idle, ct);
         using var http = new HttpClient { BaseAddress = new Uri(market.IngestionUrl) };
         for (var m = 0; m < sellers.Length; m++)
         {
@@ -124,15 +140,37 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
                 }
             }
 
-            // No message body a buyer obtained holds a seller's observation or another buyer's target.
+            // No message body a buyer obtained holds a seller's observation or another buyer's target or predictions.
             var secret = new HashSet<long>();
             for (var m = 0; m < scenario.Sellers.Sellers; m++) foreach (var v in scenario.Sellers.Row(m)) secret.Add(BitConverter.DoubleToInt64Bits(v));
-            foreach (var v in scenario.Buyers[63].Target.Concat(scenario.Buyers[64].Target)) secret.Add(BitConverter.DoubleToInt64Bits(v));
+            for (var m = 0; m < sellers.Length; m++)
+                foreach (var v in scenario.Sellers.Row(m + 3)[..Steps].ToArray()) secret.Add(BitConverter.DoubleToInt64Bits(v * 1.01));
+            foreach (var v in scenario.Buyers[63].Target.Concat(scenario.Buyers[64].Target).Concat(scenario.Buyers[65].Target))
+                secret.Add(BitConverter.DoubleToInt64Bits(v));
+            var otherPredictions = own[buyers[1]].SelectMany(t => clients[buyers[1]].Report(t).Prediction!.Predictions).ToList();
+            Assert.NotEmpty(otherPredictions);
+            foreach (var v in otherPredictions) secret.Add(BitConverter.DoubleToInt64Bits(v));
             var bodies = own[buyers[0]].Select(t => clients[buyers[0]].Report(t))
                 .SelectMany(r => new object?[] { r.Accepted, r.Charged, r.Prediction, r.Settled, r.PriceUpdate, r.Rejected })
                 .Where(o => o is not null).Select(o => JsonSerializer.Serialize(o)).ToList();
             Assert.True(bodies.Count >= 15);
             Assert.DoesNotContain(bodies.SelectMany(SecurityTests.Numbers), v => secret.Contains(BitConverter.DoubleToInt64Bits(v)));
+
+            // Every raw body the idle buyer's queue holds, of whatever type (a client drops types it has no handler for):
+            // only public market data, and none holds a seller's observation or any buyer's target or predictions.
+            foreach (var t in own[buyers[0]]) foreach (var v in clients[buyers[0]].Report(t).Prediction!.Predictions) secret.Add(BitConverter.DoubleToInt64Bits(v));
+            foreach (var v in scenario.Buyers.Skip(60).Take(3).Concat([scenario.Buyers[70]]).SelectMany(b => b.Target[..Steps].ToArray())) secret.Add(BitConverter.DoubleToInt64Bits(v));
+            var idleBodies = new List<string>();
+            await using (var connection = await new ConnectionFactory { Uri = new Uri(credentials[idle].AmqpUri) }.CreateConnectionAsync(ct))
+            await using (var channel = await connection.CreateChannelAsync(cancellationToken: ct))
+                while (await channel.BasicGetAsync(ParticipantBus.Queue("buyer", idle), true, ct) is { } got)
+                    idleBodies.Add(System.Text.Encoding.UTF8.GetString(got.Body.Span));
+            var types = idleBodies.SelectMany(b => JsonDocument.Parse(b).RootElement.GetProperty("messageType").EnumerateArray().Select(x => x.GetString()!)).ToList();
+            output.WriteLine($"idle buyer's queue: {idleBodies.Count} messages: {string.Join(", ", types.Distinct())}");
+            Assert.True(types.Count(x => x.EndsWith(":MarketPriceChanged", StringComparison.Ordinal)) >= allTasks.Count, "the idle buyer missed public price changes");
+            Assert.All(types, x => Assert.True(x.EndsWith(":MarketPriceChanged", StringComparison.Ordinal) || x.EndsWith(":MarketOpened", StringComparison.Ordinal),
+                $"a buyer with no tasks received {x}"));
+            Assert.DoesNotContain(idleBodies.SelectMany(SecurityTests.Numbers), v => secret.Contains(BitConverter.DoubleToInt64Bits(v)));
         }
         finally
         {
@@ -143,8 +181,11 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
         await AssertOnlyOwnNamesAsync(credentials[buyers[0]], ct);
         await AssertOnlyOwnNamesAsync(credentials[sellers[0]], ct);
 
-        // Revoked: no connection, no HTTP, and no longer listed.
+        // Revoked: the open connection closed, no new connection, no HTTP, and no longer listed.
+        await using var held = await new ConnectionFactory { Uri = new Uri(credentials[buyers[1]].AmqpUri) }.CreateConnectionAsync(ct);
+        Assert.True(held.IsOpen);
         Assert.True(await accounts.RevokeAsync(buyers[1], (m, token) => ParticipantsCommand.AnnounceAsync(market.RabbitMq, m, token), ct));
+        Assert.True(await MarketFixture.EventuallyAsync(() => Task.FromResult(!held.IsOpen), TimeSpan.FromSeconds(30), ct), "the revoked buyer's open connection stayed open");
         await Assert.ThrowsAnyAsync<BrokerUnreachableException>(async () =>
             await (await new ConnectionFactory { Uri = new Uri(credentials[buyers[1]].AmqpUri) }.CreateConnectionAsync(ct)).DisposeAsync());
         Assert.True(await MarketFixture.EventuallyAsync(async () =>

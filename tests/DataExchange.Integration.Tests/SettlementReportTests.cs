@@ -87,7 +87,12 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
         Assert.Equal(payouts.Sum(p => p.Amount), paid);
         Assert.Equal(settled.Sum(s => s.Retained), retained);
         Assert.Equal(settled.Sum(s => s.Fee), fee);
-        Assert.Equal(charged, totals.GetProperty("chargedToBuyers").GetDecimal());
+        // Charged is read from allocation's log: every PaymentCharged the client heard; all of them settled.
+        Assert.Equal(traded.Reports.Values.Sum(r => r.Charged!.Charge), charged);
+        Assert.Equal(0, totals.GetProperty("unsettledTasks").GetInt32());
+        Assert.Equal(0m, totals.GetProperty("chargedUnsettled").GetDecimal());
+        Assert.Equal(0, json.GetProperty("unsettled").GetArrayLength());
+        Assert.Equal(0, totals.GetProperty("discrepancies").GetArrayLength());
         Assert.Equal(paid, totals.GetProperty("paidToSellerAccounts").GetDecimal());
         Assert.Equal(charged, totals.GetProperty("marketRevenue").GetDecimal());
         foreach (var t in json.GetProperty("tasks").EnumerateArray())
@@ -238,12 +243,23 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
         var report = JsonDocument.Parse(stdout.ToString()).RootElement;
         var got = report.GetProperty("tasks").EnumerateArray().Select(t => Guid.Parse(t.GetProperty("taskId").GetString()!)).ToHashSet();
         Assert.Equal(expected.Order(), got.Order());
+        // Charged before the period's end but settled at or after it: charged and unsettled in this report (its charge is in
+        // "charged", from allocation's log), so the report still balances. When each task was charged: allocation's log.
+        using var allocationStore = SettlementStores.Open(market.Postgres, SettlementProjections.AllocationSchema);
+        await using var purchases = allocationStore.QuerySession();
+        var chargedAt = (await purchases.LoadManyAsync<BuyerPurchase>(cts.Token, traded.Ids.Select(i => i.ToString()).ToArray()))
+            .ToDictionary(p => p.TaskId, p => p.ChargedAt!.Value);
+        var inFlight = bySettled.Where(r => chargedAt[r.TaskId] < to && r.Settled!.SettledAt >= to).Select(r => r.TaskId).ToHashSet();
+        Assert.Equal(inFlight.Order(), report.GetProperty("unsettled").EnumerateArray().Select(u => Guid.Parse(u.GetProperty("taskId").GetString()!)).Order());
         var totals = report.GetProperty("totals");
-        Assert.True(totals.GetProperty("balances").GetBoolean());
-        Assert.Equal(traded.Reports.Values.Where(r => expected.Contains(r.TaskId)).Sum(r => r.Settled!.Charge), totals.GetProperty("charged").GetDecimal());
+        Assert.True(totals.GetProperty("balances").GetBoolean(), totals.ToString());
+        Assert.Equal(inFlight.Count, totals.GetProperty("unsettledTasks").GetInt32());
+        Assert.Equal(traded.Reports.Values.Where(r => inFlight.Contains(r.TaskId)).Sum(r => r.Charged!.Charge), totals.GetProperty("chargedUnsettled").GetDecimal());
+        Assert.Equal(traded.Reports.Values.Where(r => expected.Contains(r.TaskId) || inFlight.Contains(r.TaskId)).Sum(r => r.Charged!.Charge),
+            totals.GetProperty("charged").GetDecimal());
         Assert.Equal(traded.Reports.Values.Where(r => expected.Contains(r.TaskId)).SelectMany(r => r.Payouts.Values).Sum(p => p.Amount),
             totals.GetProperty("paidToSellers").GetDecimal());
-        Assert.Equal(expected.Count, report.GetProperty("markets")[0].GetProperty("prices").GetArrayLength());
+        Assert.Equal(expected.Count + inFlight.Count, report.GetProperty("markets")[0].GetProperty("prices").GetArrayLength());
 
         // A date-only period that ends before the market opened holds nothing; a bad date is refused.
         stdout = new StringWriter();

@@ -53,7 +53,10 @@ public static class ReportCommand
         await using var p = payout.QuerySession();
         await using var al = allocation.QuerySession();
         await using var pr = pricing.QuerySession();
-        var report = await SettlementReport.BuildAsync(p, al, pr, period, market, ct);
+        // Settlements are read first; then allocation's projection is brought up to its log's end as it is now, so each
+        // settlement read has its charge projected (a charge commits before its settlement).
+        var report = await SettlementReport.BuildAsync(p, al, pr, period, market, ct,
+            c => WaitForProjectionsAsync(postgres, [(SettlementProjections.AllocationSchema, allocation)], wait, stderr, c));
         return ReportRenderer.Render(report, format);
     }
 
