@@ -65,7 +65,14 @@ namespace DataExchange.Cli
                 --sequential            one task at a time (each price update lands before the next quote)
                 --rate R --duration S   open loop: R tasks per second for S seconds, each task's latency from its own publish
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
-                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
+                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/); a buyer's own URI
+                                        (dx participants add buyer ID) trades as that buyer: every task in its name, on
+                                        its durable queue, the sellers left to the operator (needs --key)
+                --key KEY               that buyer's API key (default DX_API_KEY), to read its results on allocation
+                --reconcile-after S     when no task finished for S seconds (default 5), account for the pending ones from
+                                        the market's logs: the buyers' results on allocation and (operator) the sellers'
+                                        payment lines on payout, for what a broker outage kept from this subscriber
+                --allocation URL, --payout URL   where (default :5082, :5083 or DX_ALLOCATION_URL, DX_PAYOUT_URL)
                 --timeout S             give up after S seconds (default 600): exit 5, the unconfirmed tasks' ids on stdout
                 --watch payouts|settled receive every SellerPaid (default) or only settlements (lighter observer)
                 --json, --no-progress   as for simulate
