@@ -153,11 +153,13 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
         Assert.Equal(charge, charged.Sum(e => e.Data<PaymentCharged>().Charge));
     });
 
-    private static async Task Infra(string repoRoot, string server, CancellationToken ct)
+    /// <summary>infra/restart.sh SERVER [SECONDS_DOWN]: restarts a shared server (RabbitMQ down that long first).</summary>
+    internal static async Task Infra(string repoRoot, string server, CancellationToken ct, int secondsDown = 0)
     {
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repoRoot };
         psi.ArgumentList.Add(Path.Combine(repoRoot, "infra", "restart.sh"));
         psi.ArgumentList.Add(server);
+        if (secondsDown > 0) psi.ArgumentList.Add(secondsDown.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);

@@ -113,12 +113,29 @@ public static class MarketRunCommand
             var b = scenario.Buyers[n];
             return new SubmitPredictionTask(ids[n], o.Buyer?.Id ?? b.Id, b.Valuation, b.Target, 0, null, o.MarketId);
         }
+        // A publish refused while the broker is away is sent again (the market takes a task once, by its id).
+        var publishDeadline = DateTime.UtcNow + o.Timeout;
+        async Task Submit(int n, CancellationToken token)
+        {
+            while (true)
+            {
+                try
+                {
+                    await client.SubmitAsync(Task(n), token);
+                    return;
+                }
+                catch (Exception) when (!token.IsCancellationRequested && DateTime.UtcNow < publishDeadline)
+                {
+                    await System.Threading.Tasks.Task.Delay(500, token);
+                }
+            }
+        }
         if (o.Sequential)
         {
             for (var n = 0; n < ids.Length; n++)
             {
                 // One at a time: the price update of task n is applied before task n + 1 is quoted, as in dx simulate.
-                await client.SubmitAsync(Task(n), ct);
+                await Submit(n, ct);
                 await Confirmed(client, ids, o, progress, () => client.WaitAsync(ids[n], r => r.Rejected is not null || (r.Done(o.WatchPayouts) && r.PriceUpdate is not null), o.Timeout, ct));
                 progress?.Report(n + 1);
             }
@@ -133,7 +150,7 @@ public static class MarketRunCommand
             {
                 var due = TimeSpan.FromSeconds(n / rate) - Stopwatch.GetElapsedTime(start);
                 if (due > TimeSpan.Zero) await System.Threading.Tasks.Task.Delay(due, ct);
-                publishes.Add(client.SubmitAsync(Task(n), ct));
+                publishes.Add(Submit(n, ct));
             }
             await System.Threading.Tasks.Task.WhenAll(publishes);
             await Confirmed(client, ids, o, progress, () => client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct, reconcile, o.ReconcileAfter));
@@ -142,7 +159,7 @@ public static class MarketRunCommand
         {
             // A burst: every task published at once (publishes overlap; the broker confirms each).
             await Parallel.ForEachAsync(Enumerable.Range(0, ids.Length), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct },
-                async (n, token) => await client.SubmitAsync(Task(n), token));
+                async (n, token) => await Submit(n, token));
             await Confirmed(client, ids, o, progress, () => client.WaitAllAsync(ids, o.Timeout, d => progress?.Report(d), ct, reconcile, o.ReconcileAfter));
         }
         var elapsed = clock.Elapsed;
