@@ -8,7 +8,8 @@ namespace DataExchange.Cli.Market;
 /// routed to a temporary queue while it was gone): each pending task's buyer's results on allocation
 /// (GET /buyers/{id}/results) and, for the operator, every seller's payment lines on payout (GET /sellers/{id}/payouts),
 /// each read on from where the previous round stopped. The operator's task is accounted for when charged and all its
-/// lines are in; a buyer's (a participant, who reads only its own results) when charged with its predictions.
+/// lines are in; a buyer's (a participant, who reads only its own results) when charged with its predictions and its
+/// settlement (on its durable queue, which loses nothing) still not heard a round later: a buyer cannot read settlements.
 /// </summary>
 public sealed class MarketReconciler(MarketClient client, string allocationUrl, string payoutUrl, Func<ParticipantRole, string, string> keyOf,
     IReadOnlyList<string> sellers, bool operatorView, DateTimeOffset since)
@@ -20,8 +21,11 @@ public sealed class MarketReconciler(MarketClient client, string allocationUrl, 
     /// <summary>Tasks accounted for from the logs so far (not heard on the bus).</summary>
     public int Reconciled { get; private set; }
 
+    private int _resultRound;
+
     public async Task RoundAsync(IReadOnlyCollection<Guid> pending, CancellationToken ct)
     {
+        _resultRound++;
         using var allocation = Http(allocationUrl);
         var reports = pending.Select(client.Report).ToDictionary(r => r.TaskId);
         foreach (var buyer in reports.Values.Select(r => r.BuyerId).OfType<string>().Distinct(StringComparer.Ordinal))
@@ -31,7 +35,11 @@ public sealed class MarketReconciler(MarketClient client, string allocationUrl, 
             var first = !_buyerCursors.TryGetValue(buyer, out var after);
             await foreach (var r in results.ResultsAsync(after, first ? since : null, ct))
                 if (reports.TryGetValue(r.TaskId, out var report))
-                    lock (report) report.Result = r;
+                    lock (report)
+                    {
+                        report.Result = r;
+                        report.ResultRound = _resultRound + 1;
+                    }
             _buyerCursors[buyer] = results.Cursor;
         }
         if (operatorView && reports.Values.Any(r => r.Result is not null))
@@ -68,8 +76,8 @@ public sealed class MarketReconciler(MarketClient client, string allocationUrl, 
         foreach (var report in reports.Values)
             lock (report)
             {
-                var accounted = report.Result is not null && (!operatorView
-                    || (report.Accepted is { } a ? report.Payouts.Count == a.Sellers : report.FirstLineRound > 0 && report.FirstLineRound < _round));
+                var accounted = report.Result is not null && (!operatorView ? report.ResultRound < _resultRound
+                    : (report.Accepted is { } a ? report.Payouts.Count == a.Sellers : report.FirstLineRound > 0 && report.FirstLineRound < _round));
                 if (!accounted || report.Reconciled) continue;
                 report.Reconciled = true;
                 if (report.Settled is null && report.Rejected is null) Reconciled++;

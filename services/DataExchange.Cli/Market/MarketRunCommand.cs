@@ -168,7 +168,7 @@ public static class MarketRunCommand
         var reports = ids.Select(client.Report).ToList();
         if (jsonLines is not null)
             for (var n = 0; n < reports.Count; n++) jsonLines.WriteLine(TaskLine(n, reports[n]));
-        return RunSummary.From(scenario, reports, elapsed) with { GeneratorCpu = generatorCpu, Reconciled = reconciler.Reconciled };
+        return RunSummary.From(scenario, reports, elapsed) with { GeneratorCpu = generatorCpu, Reconciled = reconciler.Reconciled, AsBuyer = o.Buyer is not null };
     }
 
     /// <summary>
@@ -252,6 +252,9 @@ public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Ch
     private static double Percentile(double[] sorted, double q) =>
         sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
+    /// <summary>Traded as a buyer participant: the sellers' payouts are not its business (not shown).</summary>
+    public bool AsBuyer { get; init; }
+
     /// <summary>What the <see cref="ChargedOnly"/> tasks were charged (not in Charged, which balances against the payouts).</summary>
     public decimal ChargedOnlyAmount { get; init; }
 
@@ -270,8 +273,12 @@ public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Ch
         w.WriteLine(string.Format(inv, "Retained by market : {0:0.0000}", Retained));
         w.WriteLine(string.Format(inv, "Ledger balances    : {0}", Charged == Paid + Retained ? "yes (charged = paid + retained, exactly)" : "NO"));
         w.WriteLine();
-        w.WriteLine(Sellers.All(s => s.Revenue == 0) && Paid > 0 ? "Top 5 Sellers by Revenue: (not watched: --watch settled)" : "Top 5 Sellers by Revenue:");
-        foreach (var (seller, revenue) in Sellers.Take(5)) w.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", seller, revenue));
+        if (AsBuyer) w.WriteLine("Top 5 Sellers by Revenue: (the sellers' business: a buyer does not receive their payouts)");
+        else
+        {
+            w.WriteLine(Sellers.All(s => s.Revenue == 0) && Paid > 0 ? "Top 5 Sellers by Revenue: (not watched: --watch settled)" : "Top 5 Sellers by Revenue:");
+            foreach (var (seller, revenue) in Sellers.Take(5)) w.WriteLine(string.Format(inv, "{0,-12} | Revenue = {1:0.0000}", seller, revenue));
+        }
         w.WriteLine();
         w.WriteLine(string.Format(inv, "Throughput         : {0:0.0} tasks/s ({1} tasks in {2:0.00} s)", Tasks / Math.Max(Elapsed.TotalSeconds, 1e-9), Tasks, Elapsed.TotalSeconds));
         w.WriteLine(string.Format(inv, "Submit to settled  : p50 {0:0} ms, p99 {1:0} ms (each task from its own publish to its settlement heard here)", P50Ms, P99Ms));
