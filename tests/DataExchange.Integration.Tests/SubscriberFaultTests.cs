@@ -126,9 +126,10 @@ public sealed class SubscriberFaultTests(SubscriberFixture market, ITestOutputHe
             await payouts.KillAsync();
             await results.KillAsync();
             output.WriteLine($"killed the subscribers with {Lines(payoutsFile).Count} lines and {Lines(resultsFile).Count} results shown");
+            Assert.True(!operatorRun.HasExited && !buyerRun.HasExited, "a market run ended before the faults: they did not fall mid-run\n" +
+                $"{operatorRun.Stdout}\n{operatorRun.Stderr}\n{buyerRun.Stdout}\n{buyerRun.Stderr}");
             await FaultTests.Infra(market.RepoRoot, "rabbitmq", ct, secondsDown: 15);
             await FaultTests.Infra(market.RepoRoot, "postgres", ct);
-            Assert.True(!operatorRun.HasExited && !buyerRun.HasExited, "a market run ended before the faults: they did not fall mid-run");
             (payouts, results) = await StartWatchers();
 
             // 5. Both runs account for every task, exit 0.

@@ -221,7 +221,7 @@ public sealed class MarketClient : IAsyncDisposable
 
     /// <summary>
     /// Waits until every task is done (settled with all payouts, or rejected); reports progress as they finish. When
-    /// <paramref name="reconcile"/> is given and nothing finished for <paramref name="quiet"/>, it is asked to account for
+    /// <paramref name="reconcile"/> is given and nothing was heard for <paramref name="quiet"/>, it is asked to account for
     /// the pending tasks from the market's logs (messages a broker outage dropped never come), and once more at the timeout.
     /// </summary>
     public async Task WaitAllAsync(IReadOnlyCollection<Guid> taskIds, TimeSpan timeout, Action<int>? progress, CancellationToken ct,
@@ -259,8 +259,9 @@ public sealed class MarketClient : IAsyncDisposable
                 continue;
             }
             if (left <= TimeSpan.Zero) throw new TimeoutException($"{pending.Count} of {taskIds.Count} tasks not finished within {timeout.TotalSeconds:0} s");
-            // Wake on the next message, at most every 50 ms, then drain the signals that piled up meanwhile.
-            await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct);
+            // Wake on the next message, at most every 50 ms, then drain the signals that piled up meanwhile. Any message
+            // heard means the bus is flowing: the quiet spell that calls for the logs is one without any.
+            if (await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct)) lastProgress = DateTime.UtcNow;
             while (_signal.CurrentCount > 0 && _signal.Wait(0)) { }
         }
     }
