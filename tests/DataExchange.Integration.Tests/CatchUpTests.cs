@@ -334,7 +334,8 @@ public sealed class CatchUpTests(CatchUpFixture market)
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         var ct = cts.Token;
         await market.EnsureSellersAsync(Scenarios.Standard.Value.Sellers, ct);
-        var observers = (await market.Rabbit.BoundQueuesAsync(market.Vhost, ParticipantBus.Deliveries, "#", ct)).ToHashSet();
+        // (MassTransit binds the deliveries to an exchange named after the endpoint's queue, and that to the queue.)
+        var observers = (await market.Rabbit.BoundAsync(market.Vhost, ParticipantBus.Deliveries, "#", ct)).ToHashSet();
         Environment.SetEnvironmentVariable("DX_KEY_SECRET", market.KeySecret);
         try
         {
@@ -345,13 +346,14 @@ public sealed class CatchUpTests(CatchUpFixture market)
                 "--buyers", tasks.ToString(CultureInfo.InvariantCulture), "--timeout", "150", "--no-progress", "--market-id", Scenarios.NewMarketId("reconcile"),
                 "--ingestion", market.IngestionUrl, "--allocation", Url("Allocation"), "--payout", Url("Payout"), "--rabbitmq", market.RabbitMq],
                 outText, errText), ct);
-            string? queue = null;
+            (string, string)? queue = null;
             Assert.True(await MarketFixture.EventuallyAsync(async () =>
             {
-                queue = (await market.Rabbit.BoundQueuesAsync(market.Vhost, ParticipantBus.Deliveries, "#", ct)).FirstOrDefault(q => !observers.Contains(q));
+                queue = (await market.Rabbit.BoundAsync(market.Vhost, ParticipantBus.Deliveries, "#", ct)).Where(q => !observers.Contains(q))
+                    .Select(q => ((string, string)?)q).FirstOrDefault();
                 return queue is not null || run.IsCompleted;
             }, TimeSpan.FromSeconds(60), ct) && queue is not null, "the run's queue was not bound: " + errText);
-            await market.Rabbit.UnbindAsync(market.Vhost, ParticipantBus.Deliveries, queue!, ct);
+            await market.Rabbit.UnbindAsync(market.Vhost, ParticipantBus.Deliveries, queue!.Value, ct);
             var code = await run.WaitAsync(TimeSpan.FromMinutes(4), ct);
             var text = outText.ToString();
             Assert.True(code == 0, $"exit {code}: {errText}\n{text}");

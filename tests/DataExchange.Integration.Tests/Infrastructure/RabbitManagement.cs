@@ -78,18 +78,18 @@ public sealed class RabbitManagement : IDisposable
             b.GetProperty("destination_type").GetString()!)).ToList();
     }
 
-    /// <summary>The queues bound to <paramref name="exchange"/> with <paramref name="routingKey"/>.</summary>
-    public async Task<IReadOnlyList<string>> BoundQueuesAsync(string vhost, string exchange, string routingKey, CancellationToken ct)
+    /// <summary>What is bound to <paramref name="exchange"/> with <paramref name="routingKey"/>: (name, "queue" or "exchange").</summary>
+    public async Task<IReadOnlyList<(string Destination, string Kind)>> BoundAsync(string vhost, string exchange, string routingKey, CancellationToken ct)
     {
         var list = await _http.GetFromJsonAsync<JsonElement>($"api/exchanges/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(exchange)}/bindings/source", ct);
-        return list.EnumerateArray().Where(b => b.GetProperty("destination_type").GetString() == "queue" && b.GetProperty("routing_key").GetString() == routingKey)
-            .Select(b => b.GetProperty("destination").GetString()!).ToList();
+        return list.EnumerateArray().Where(b => b.GetProperty("routing_key").GetString() == routingKey)
+            .Select(b => (b.GetProperty("destination").GetString()!, b.GetProperty("destination_type").GetString()!)).ToList();
     }
 
-    /// <summary>Removes every binding from <paramref name="exchange"/> to <paramref name="queue"/> (its messages stop coming).</summary>
-    public async Task UnbindAsync(string vhost, string exchange, string queue, CancellationToken ct)
+    /// <summary>Removes every binding from <paramref name="exchange"/> to a destination (its messages stop coming).</summary>
+    public async Task UnbindAsync(string vhost, string exchange, (string Destination, string Kind) to, CancellationToken ct)
     {
-        var path = $"api/bindings/{Uri.EscapeDataString(vhost)}/e/{Uri.EscapeDataString(exchange)}/q/{Uri.EscapeDataString(queue)}";
+        var path = $"api/bindings/{Uri.EscapeDataString(vhost)}/e/{Uri.EscapeDataString(exchange)}/{(to.Kind == "queue" ? "q" : "e")}/{Uri.EscapeDataString(to.Destination)}";
         var list = await _http.GetFromJsonAsync<JsonElement>(path, ct);
         foreach (var b in list.EnumerateArray())
         {
