@@ -200,6 +200,14 @@ public sealed class FaultFixture : MarketFixture
 {
     protected override IReadOnlyList<string> ServicesAtStart => [.. Services, "Allocation", "Payout"];
 
+    /// <summary>Broker accounts are per server: the participants' go with the market.</summary>
+    public override async Task DisposeAsync()
+    {
+        foreach (var account in new[] { _seller, _buyer }.OfType<ParticipantCredentials>())
+            await Rabbit.DeleteUserAsync(ParticipantBus.Account(account.Role, account.Id), CancellationToken.None);
+        await base.DisposeAsync();
+    }
+
     private readonly SemaphoreSlim _once = new(1, 1);
     private ParticipantCredentials? _seller, _buyer;
 

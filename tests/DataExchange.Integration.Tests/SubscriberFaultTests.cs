@@ -37,11 +37,10 @@ public sealed class SubscriberFaultTests(SubscriberFixture market, ITestOutputHe
 
     private string Url(string service) => market.Processes.First(p => p.Name.StartsWith(service, StringComparison.OrdinalIgnoreCase) && !p.HasExited).Url;
 
-    // Mutations watched failing here (each once, then reverted):
-    // - CatchUpMerge.ShowOnce without its "already shown" check: the restarted subscribers print their caught-up lines again
-    //   (duplicates in both files);
-    // - dx market run without its reconciler (reconcile = null in MarketRunCommand.RunAsync): the operator's run waits for
-    //   settlements the outage dropped from its temporary queue and ends at --timeout with exit 5.
+    // Mutation watched failing here (then reverted): CatchUpMerge.ShowOnce without its "already shown" check (the restarted
+    // subscribers show lines again). Whether the outage drops any of the operator's run's messages depends on timing (in
+    // the runs here it heard every settlement): its reconciliation is shown for certain by
+    // CatchUpTests.Market_run_whose_messages_stop_coming_accounts_for_every_task_from_the_logs.
     [Fact]
     public Task Subscribers_get_each_of_their_own_lines_once_through_a_broker_outage_a_database_restart_and_their_own_kill() => market.Run(async () =>
     {
@@ -159,6 +158,8 @@ public sealed class SubscriberFaultTests(SubscriberFixture market, ITestOutputHe
                 output.WriteLine($"{w.Name} (pid {w.Pid}) stderr:\n{w.Stderr}");
                 await w.DisposeAsync();
             }
+            // Broker accounts are per server: they go with this market.
+            foreach (var c in new[] { s, a, b2 }) await market.Rabbit.DeleteUserAsync(ParticipantBus.Account(c.Role, c.Id), CancellationToken.None);
         }
     });
 

@@ -118,6 +118,8 @@ public sealed class MarketClient : IAsyncDisposable
             cfg.ReceiveEndpoint(ParticipantBus.Queue(role, id), e =>
             {
                 e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
+                // Message types not handled here (e.g. MarketOpened) are dropped: "<queue>_skipped" is not one of its names.
+                e.DiscardSkippedMessages();
                 Handle(e, () => client!, true, true);
             });
         });

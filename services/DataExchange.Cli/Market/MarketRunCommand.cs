@@ -86,7 +86,7 @@ public static class MarketRunCommand
     /// <param name="Keys">Issues the sellers' keys for registration (default: from DX_KEY_SECRET).</param>
     /// <param name="Rate">Open loop: publish one task every 1 / Rate seconds (tasks per second), whatever the market answers.</param>
     /// <param name="Buyer">Trade as this buyer over its own account (RabbitMq is its URI), else as the operator.</param>
-    /// <param name="ReconcileAfter">With no task finished for this long, account for the pending ones from the logs (null: never).</param>
+    /// <param name="ReconcileAfter">With no message heard for this long, account for the pending ones from the logs (null: never).</param>
     public sealed record RunOptions(string MarketId, bool Sequential, TimeSpan Timeout, string IngestionUrl, string RabbitMq,
         bool WatchPayouts = true, ParticipantKeys? Keys = null, double? Rate = null, string AllocationUrl = "http://127.0.0.1:5082",
         string PayoutUrl = "http://127.0.0.1:5083", BuyerAccount? Buyer = null, TimeSpan? ReconcileAfter = null);
@@ -103,7 +103,7 @@ public static class MarketRunCommand
         var reconciler = new MarketReconciler(client, o.AllocationUrl, o.PayoutUrl,
             o.Buyer is { } own ? (_, _) => own.Key : keys.Issue, scenario.Sellers.SellerIds, operatorView: o.Buyer is null,
             since: DateTimeOffset.UtcNow.AddMinutes(-1));
-        // Mutation watched failing (SubscriberFaultTests: the run waited out its timeout, exit 5): no reconciler here.
+        // Mutation watched failing (CatchUpTests.Market_run_whose_messages_stop_coming...: 12 of 12 tasks unconfirmed, exit 5): no reconciler here.
         Func<IReadOnlyCollection<Guid>, CancellationToken, Task>? reconcile = o.ReconcileAfter is null ? null : reconciler.RoundAsync;
         var ids = scenario.Buyers.Select(_ => Guid.NewGuid()).ToArray();
         var clock = Stopwatch.StartNew();

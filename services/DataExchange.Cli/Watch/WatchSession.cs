@@ -95,6 +95,10 @@ internal static class WatchSession
                 cfg.ReceiveEndpoint(ParticipantBus.Queue(role, participant), e =>
                 {
                     e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
+                    // The queue also carries the participant's other messages (receipts, public prices): not this watch's
+                    // business. MassTransit would move them to "<queue>_skipped", which is not one of the account's names:
+                    // the broker refuses the declare, closes the channel, and nothing is consumed (seen in the fault suite).
+                    e.DiscardSkippedMessages();
                     handlers(e);
                 });
             }
