@@ -67,6 +67,7 @@ public class PayoutMergeTests
         Assert.True(merge.Live(Paid(2), T0));
     }
 
+    // Mutation watched failing (this test and the one after it): CatchUpMerge.ShowOnce without its already-shown check.
     [Fact]
     public void Lines_a_restarted_subscriber_already_showed_are_not_shown_again_and_live_ones_wait_for_the_catch_up()
     {

@@ -38,7 +38,7 @@ public sealed class SubscriberFaultTests(SubscriberFixture market, ITestOutputHe
     private string Url(string service) => market.Processes.First(p => p.Name.StartsWith(service, StringComparison.OrdinalIgnoreCase) && !p.HasExited).Url;
 
     // Mutation watched failing here (then reverted): CatchUpMerge.ShowOnce without its "already shown" check (the restarted
-    // subscribers show lines again). Whether the outage drops any of the operator's run's messages depends on timing (in
+    // subscribers showed lines again: "duplicated 89"). Whether the outage drops any of the operator's run's messages depends on timing (in
     // the runs here it heard every settlement): its reconciliation is shown for certain by
     // CatchUpTests.Market_run_whose_messages_stop_coming_accounts_for_every_task_from_the_logs.
     [Fact]
