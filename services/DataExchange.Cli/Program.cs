@@ -77,7 +77,14 @@ namespace DataExchange.Cli
                 --sequential            one task at a time (each price update lands before the next quote)
                 --rate R --duration S   open loop: R tasks per second for S seconds, each task's latency from its own publish
                 --ingestion URL         ingestion's HTTP address (default http://127.0.0.1:5080 or DX_INGESTION_URL)
-                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
+                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/); a buyer's own URI
+                                        (dx participants add buyer ID) trades as that buyer: every task in its name, on
+                                        its durable queue, the sellers left to the operator (needs --key)
+                --key KEY               that buyer's API key (default DX_API_KEY), to read its results on allocation
+                --reconcile-after S     when no task finished for S seconds (default 5), account for the pending ones from
+                                        the market's logs: the buyers' results on allocation and (operator) the sellers'
+                                        payment lines on payout, for what a broker outage kept from this subscriber
+                --allocation-url URL, --payout URL   where (default :5082, :5083 or DX_ALLOCATION_URL, DX_PAYOUT_URL)
                 --timeout S             give up after S seconds (default 600): exit 5, the unconfirmed tasks' ids on stdout
                 --watch payouts|settled receive every SellerPaid (default) or only settlements (lighter observer)
                 --json, --no-progress   as for simulate
@@ -95,8 +102,18 @@ namespace DataExchange.Cli
                 --from TIME             the same, from the first line settled at or after TIME (ISO-8601, UTC)
                 --payout URL            payout's HTTP address (default http://127.0.0.1:5083 or DX_PAYOUT_URL)
                 --key KEY               the seller's API key (default DX_API_KEY, else issued from DX_KEY_SECRET)
+                --output FILE           append the lines to FILE; a restarted watch (even after kill -9) reads it back:
+                                        no line twice, and the catch-up resumes after the last cursor in it
                 --count N               exit after N lines (default: until Ctrl+C)
-                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/)
+                --rabbitmq URI          the bus (default DX_RABBITMQ or amqp://dx:dx@127.0.0.1:55672/); a seller's own
+                                        URI (dx participants add) reads its durable queue, and --seller defaults to it
+
+              dx watch results [options] a buyer's results as they arrive: one line per task charged (time, task, buyer,
+                                        market, gain, charge); with a buyer's own URI from its durable queue
+                --buyer ID              only this buyer's results (the operator's account; a buyer's own URI implies it)
+                --since CURSOR, --from TIME   first catch up from allocation's log (GET /buyers/{id}/results), then live
+                --allocation-url URL    allocation's HTTP address (default http://127.0.0.1:5082 or DX_ALLOCATION_URL)
+                --key KEY, --output FILE, --count N, --rabbitmq URI   as for watch payouts (the buyer's key)
 
               dx report settlement [options]   the settlement report of a period, from the projections
                 --from T, --to T        settled in [from, to), ISO dates or times, UTC (default: all)
@@ -157,6 +174,7 @@ namespace DataExchange.Cli
                     "participants" => Participants.ParticipantsCommand.Run(args[1..], stdout, stderr),
                     "audit" => Audit.AuditCommand.Run(args[1..], stdout, stderr),
                     "watch" when args.Length > 1 && args[1] == "payouts" => Watch.WatchPayoutsCommand.Run(args[2..], stdout, stderr),
+                    "watch" when args.Length > 1 && args[1] == "results" => Watch.WatchResultsCommand.Run(args[2..], stdout, stderr),
                     "report" => Reports.ReportCommand.Run(args[1..], stdout, stderr),
                     "projections" => Reports.ProjectionsCommand.Run(args[1..], stdout, stderr),
                     _ => throw new UsageException($"'{args[0]}': unknown command (see dx help)"),

@@ -1,6 +1,10 @@
 using Process = System.Diagnostics.Process;
 using ProcessStartInfo = System.Diagnostics.ProcessStartInfo;
 using Stopwatch = System.Diagnostics.Stopwatch;
+using System.Globalization;
+using DataExchange.Cli;
+using DataExchange.Cli.Participants;
+using DataExchange.Cli.Watch;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
@@ -15,6 +19,9 @@ namespace DataExchange.Integration.Tests;
 /// exactly once, no SellerPaid is duplicated, each price update is applied exactly once and total charged equals total
 /// paid out plus retained, to the last decimal. Completion is read from the stores, not from the bus (a broker restart
 /// drops the observer's temporary queue). Each scenario prints: tasks, faults injected, lost, duplicated.
+/// Run as the market is meant to: two instances each of allocation and payout consuming competitively (issue 12), and
+/// participants connected (issue 11): a seller's `dx watch payouts` and a buyer's `dx watch results`, each a process over
+/// its own account, subscribed through every scenario; afterwards each has shown exactly its own lines, each once.
 /// </summary>
 [Collection(FaultCollection.Name)]
 public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
@@ -82,10 +89,25 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
 
     private Task Run(string name, Func<Guid[], Random, CancellationToken, Task<int>> inject) => market.Run(async () =>
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         var ct = cts.Token;
         var scenario = Scenario.Value;
-        await market.EnsureSellersAsync(scenario.Sellers, ct);
+        var sellers = market.Sellers(scenario.Sellers);
+        await market.EnsureSellersAsync(sellers, ct);
+        var subscribers = await market.StartSubscribersAsync(sellers, ct);
+        try
+        {
+            await RunScenario(name, inject, scenario, ct);
+            await subscribers.AssertEachOwnLineOnceAsync(name, output, ct);
+        }
+        finally
+        {
+            await subscribers.DisposeAsync();
+        }
+    });
+
+    private async Task RunScenario(string name, Func<Guid[], Random, CancellationToken, Task<int>> inject, MarketScenario scenario, CancellationToken ct)
+    {
         var marketId = Scenarios.NewMarketId("fault");
         var rng = new Random(name.GetHashCode(StringComparison.Ordinal));
         var ids = Enumerable.Range(0, Tasks).Select(_ => Guid.NewGuid()).ToArray();
@@ -96,7 +118,8 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
             for (var n = 0; n < Tasks; n++)
             {
                 var b = scenario.Buyers[n];
-                var task = new SubmitPredictionTask(ids[n], b.Id, b.Valuation, b.Target, 0, null, marketId);
+                // Every tenth task is the participant buyer's (the operator's client may publish in any buyer's name).
+                var task = new SubmitPredictionTask(ids[n], n % 10 == 3 ? market.Buyer : b.Id, b.Valuation, b.Target, 0, null, marketId);
                 // A buyer whose publish fails (broker restarting) sends again: the market accepts a task once.
                 while (true)
                 {
@@ -151,13 +174,15 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
         }
         Assert.Equal(charge, out_ + kept);
         Assert.Equal(charge, charged.Sum(e => e.Data<PaymentCharged>().Charge));
-    });
+    }
 
-    private static async Task Infra(string repoRoot, string server, CancellationToken ct)
+    /// <summary>infra/restart.sh SERVER [SECONDS_DOWN]: restarts a shared server (RabbitMQ down that long first).</summary>
+    internal static async Task Infra(string repoRoot, string server, CancellationToken ct, int secondsDown = 0)
     {
         var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = repoRoot };
         psi.ArgumentList.Add(Path.Combine(repoRoot, "infra", "restart.sh"));
         psi.ArgumentList.Add(server);
+        if (secondsDown > 0) psi.ArgumentList.Add(secondsDown.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync(ct);
         await p.WaitForExitAsync(ct);
@@ -167,7 +192,124 @@ public sealed class FaultTests(FaultFixture market, ITestOutputHelper output)
     }
 }
 
-public sealed class FaultFixture : MarketFixture;
+/// <summary>
+/// The fault suite's market: two instances each of allocation and payout (competing consumers on the same queues), sellers
+/// and a participant buyer named for this run (broker accounts are per server), and the participants' subscribers.
+/// </summary>
+public sealed class FaultFixture : MarketFixture
+{
+    protected override IReadOnlyList<string> ServicesAtStart => [.. Services, "Allocation", "Payout"];
+
+    /// <summary>Broker accounts are per server: the participants' go with the market.</summary>
+    public override async Task DisposeAsync()
+    {
+        foreach (var account in new[] { _seller, _buyer }.OfType<ParticipantCredentials>())
+            await Rabbit.DeleteUserAsync(ParticipantBus.Account(account.Role, account.Id), CancellationToken.None);
+        await base.DisposeAsync();
+    }
+
+    private readonly SemaphoreSlim _once = new(1, 1);
+    private ParticipantCredentials? _seller, _buyer;
+
+    /// <summary>The participant buyer (every tenth task of each scenario is in its name).</summary>
+    public string Buyer => $"fb-{RunId}";
+
+    /// <summary>The scenario's sellers under ids of this run (same series).</summary>
+    public FeatureSet Sellers(FeatureSet sellers) =>
+        new(sellers.SellerIds.Select(id => $"{id}-{RunId}").ToArray(), Enumerable.Range(0, sellers.Sellers).Select(m => sellers.Row(m).ToArray()).ToList());
+
+    private string Url(string service) => Processes.First(p => p.Name.StartsWith(service, StringComparison.OrdinalIgnoreCase) && !p.HasExited).Url;
+
+    /// <summary>
+    /// Starts a seller's `dx watch payouts` and a buyer's `dx watch results` over their own accounts (made, with their
+    /// durable queues, before the first scenario's first task). Each writes to one file for the whole suite and catches up
+    /// from the beginning: a subscriber stopped between scenarios and started again, as a user's would be.
+    /// </summary>
+    public async Task<FaultSubscribers> StartSubscribersAsync(FeatureSet sellers, CancellationToken ct)
+    {
+        await _once.WaitAsync(ct);
+        try
+        {
+            if (_seller is null)
+            {
+                using var broker = new BrokerManagement(RabbitMq, null);
+                var accounts = new ParticipantAccounts(broker, Keys);
+                _seller = await accounts.AddAsync("seller", sellers.SellerIds[3], ct);
+                _buyer = await accounts.AddAsync("buyer", Buyer, ct);
+            }
+        }
+        finally
+        {
+            _once.Release();
+        }
+        var dir = Path.Combine(LogDirectory, "subscribers");
+        Directory.CreateDirectory(dir);
+        var subscribers = new FaultSubscribers(this, _seller.Id, Buyer, Path.Combine(dir, "payouts.txt"), Path.Combine(dir, "results.txt"));
+        subscribers.Payouts = DxProcess.Start(RepoRoot, "watch payouts", ["watch", "payouts", "--rabbitmq", _seller.AmqpUri, "--key", _seller.ApiKey,
+            "--payout", Url("Payout"), "--since", "0", "--output", subscribers.PayoutsFile]);
+        subscribers.Results = DxProcess.Start(RepoRoot, "watch results", ["watch", "results", "--rabbitmq", _buyer!.AmqpUri, "--key", _buyer.ApiKey,
+            "--allocation-url", Url("Allocation"), "--since", "0", "--output", subscribers.ResultsFile]);
+        foreach (var (p, what) in new[] { (subscribers.Payouts, "payouts"), (subscribers.Results, "results") })
+            if (!await p.StderrContainsAsync($"dx: watching {what}", TimeSpan.FromSeconds(90), ct))
+            {
+                await subscribers.DisposeAsync();
+                throw new InvalidOperationException($"dx watch {what} did not start: {p.Stderr}");
+            }
+        return subscribers;
+    }
+}
+
+/// <summary>The participants' subscribers during a fault scenario, and what they must have shown afterwards.</summary>
+public sealed class FaultSubscribers(MarketFixture market, string seller, string buyer, string payoutsFile, string resultsFile) : IAsyncDisposable
+{
+    public string PayoutsFile => payoutsFile;
+    public string ResultsFile => resultsFile;
+    public DxProcess? Payouts { get; set; }
+    public DxProcess? Results { get; set; }
+
+    /// <summary>
+    /// The seller's file holds exactly its line of every task settled in this market, the buyer's exactly its result of
+    /// every task it was charged for, each once (what a broker restart dropped in flight came back from the queue or the
+    /// catch-up when the subscriber started again).
+    /// </summary>
+    public async Task AssertEachOwnLineOnceAsync(string name, ITestOutputHelper output, CancellationToken ct)
+    {
+        var settled = (await market.Events.QueryAsync<TaskSettled>(EventLog.Payout, "task_settled", null, ct)).Select(e => e.Data).ToList();
+        var lines = settled.Where(t => t.Payouts!.Any(p => p.SellerId == seller)).ToDictionary(t => t.TaskId, t => t.Payouts!.Single(p => p.SellerId == seller).Amount);
+        var charged = (await market.Events.QueryAsync<PaymentCharged>(EventLog.Allocation, "payment_charged", null, ct))
+            .Select(e => e.Data).Where(c => c.BuyerId == buyer).GroupBy(c => c.TaskId).ToDictionary(g => g.Key, g => g.First().Charge);
+        await MarketFixture.EventuallyAsync(() => Task.FromResult(Lines(payoutsFile).Count >= lines.Count && Lines(resultsFile).Count >= charged.Count),
+            TimeSpan.FromMinutes(2), ct);
+        await Task.Delay(2000, ct); // a duplicate would land now
+        var shown = Lines(payoutsFile).Select(l => (Key: WatchPayoutsCommand.KeyOf(l)!.Value, Amount: decimal.Parse(l.Split("amount ")[1].Split(' ')[0], CultureInfo.InvariantCulture))).ToList();
+        var results = Lines(resultsFile).Select(l => (Task: WatchResultsCommand.KeyOf(l)!.Value, Charge: decimal.Parse(l.Split("charge ")[1].Split(' ')[0], CultureInfo.InvariantCulture))).ToList();
+        var duplicated = shown.Count - shown.Select(x => x.Key).Distinct().Count() + results.Count - results.Select(x => x.Task).Distinct().Count();
+        var lost = lines.Keys.Count(t => !shown.Any(x => x.Key.Task == t)) + charged.Keys.Count(t => !results.Any(x => x.Task == t));
+        var foreign = shown.Count(x => x.Key.Seller != seller || !lines.ContainsKey(x.Key.Task)) + results.Count(x => !charged.ContainsKey(x.Task));
+        output.WriteLine($"{name}: participants' lines {lines.Count}, results {charged.Count}, lost {lost}, duplicated {duplicated}, others' {foreign}");
+        Console.WriteLine($"[faults] {name}: participants' lines {lines.Count}, results {charged.Count}, lost {lost}, duplicated {duplicated}, others' {foreign}");
+        Assert.True(lines.Count > 0 && charged.Count > 0, "the participants had nothing to receive");
+        Assert.True(lost == 0 && duplicated == 0 && foreign == 0,
+            $"{name}: participants lost {lost}, duplicated {duplicated}, got others' {foreign}\n{Payouts?.Stderr}\n{Results?.Stderr}");
+        Assert.All(shown, x => Assert.Equal(lines[x.Key.Task], x.Amount));
+        Assert.All(results, x => Assert.Equal(charged[x.Task], x.Charge));
+    }
+
+    /// <summary>The complete lines of a subscriber's output file (a line cut short by a kill has no newline yet).</summary>
+    public static List<string> Lines(string path)
+    {
+        if (!File.Exists(path)) return [];
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var lines = new StreamReader(stream).ReadToEnd().Split('\n');
+        return lines.Take(lines.Length - 1).Where(l => l.Length > 0).ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Payouts is not null) await Payouts.DisposeAsync();
+        if (Results is not null) await Results.DisposeAsync();
+    }
+}
 
 [CollectionDefinition(Name)]
 public sealed class FaultCollection : ICollectionFixture<FaultFixture>

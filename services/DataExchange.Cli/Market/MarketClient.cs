@@ -21,10 +21,23 @@ public sealed class TaskReport(Guid taskId)
     public long PublishedAt { get; set; }
     public long SettledHeardAt { get; set; }
     public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
+    /// <summary>The buyer this client published the task for.</summary>
+    public string? BuyerId { get; set; }
+    /// <summary>The task's result as read from allocation's log (MarketReconciler), when its messages were not heard.</summary>
+    public DataExchange.Settlement.BuyerResultView? Result { get; set; }
+    /// <summary>The catch-up round in which its result was read (0 = none yet).</summary>
+    public int ResultRound { get; set; }
+    /// <summary>The catch-up round in which the first of its payment lines was read from the payout log (0 = none yet).</summary>
+    public int FirstLineRound { get; set; }
+    /// <summary>
+    /// Accounted for from the logs (MarketReconciler): settled with every line read (the operator), or charged with its
+    /// predictions (a buyer, whose business ends there).
+    /// </summary>
+    public bool Reconciled { get; set; }
 
     /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
     public bool SettledWithPayouts => Settled is not null && Accepted is not null && Payouts.Count == Accepted.Sellers;
-    public bool Done(bool withPayouts) => Rejected is not null || (withPayouts ? SettledWithPayouts : Settled is not null);
+    public bool Done(bool withPayouts) => Rejected is not null || Reconciled || (withPayouts ? SettledWithPayouts : Settled is not null);
 }
 
 /// <summary>
@@ -105,6 +118,8 @@ public sealed class MarketClient : IAsyncDisposable
             cfg.ReceiveEndpoint(ParticipantBus.Queue(role, id), e =>
             {
                 e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
+                // Message types not handled here (e.g. MarketOpened) are dropped: "<queue>_skipped" is not one of its names.
+                e.DiscardSkippedMessages();
                 Handle(e, () => client!, true, true);
             });
         });
@@ -182,7 +197,11 @@ public sealed class MarketClient : IAsyncDisposable
     public async Task SubmitAsync(SubmitPredictionTask task, CancellationToken ct)
     {
         var report = Report(task.TaskId);
-        lock (report) report.PublishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        lock (report)
+        {
+            report.PublishedAt = System.Diagnostics.Stopwatch.GetTimestamp();
+            report.BuyerId = task.BuyerId;
+        }
         if (_submitExchange is null) await _bus.Publish(task, ct);
         else await (await _bus.GetSendEndpoint(new Uri($"exchange:{_submitExchange}"))).Send(task, ct);
     }
@@ -202,23 +221,49 @@ public sealed class MarketClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until every task is done (settled with all payouts, or rejected); reports progress as they finish.</summary>
-    public async Task WaitAllAsync(IReadOnlyCollection<Guid> taskIds, TimeSpan timeout, Action<int>? progress, CancellationToken ct)
+    /// <summary>
+    /// Waits until every task is done (settled with all payouts, or rejected); reports progress as they finish. When
+    /// <paramref name="reconcile"/> is given and nothing was heard for <paramref name="quiet"/>, it is asked to account for
+    /// the pending tasks from the market's logs (messages a broker outage dropped never come), and once more at the timeout.
+    /// </summary>
+    public async Task WaitAllAsync(IReadOnlyCollection<Guid> taskIds, TimeSpan timeout, Action<int>? progress, CancellationToken ct,
+        Func<IReadOnlyCollection<Guid>, CancellationToken, Task>? reconcile = null, TimeSpan? quiet = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         var pending = taskIds.ToHashSet();
         var last = -1;
+        var lastProgress = DateTime.UtcNow;
+        var finalRound = false;
         while (true)
         {
             pending.RemoveWhere(id => { var r = Report(id); lock (r) return r.Done(WatchesPayouts); });
             var done = taskIds.Count - pending.Count;
-            if (done != last) progress?.Invoke(done);
+            if (done != last)
+            {
+                progress?.Invoke(done);
+                lastProgress = DateTime.UtcNow;
+            }
             last = done;
             if (pending.Count == 0) return;
             var left = deadline - DateTime.UtcNow;
+            if (reconcile is not null && (DateTime.UtcNow - lastProgress >= (quiet ?? TimeSpan.FromSeconds(5)) || (left <= TimeSpan.Zero && !finalRound)))
+            {
+                finalRound = left <= TimeSpan.Zero;
+                try
+                {
+                    await reconcile(pending.ToList(), ct);
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or MarketRefusedException && !ct.IsCancellationRequested)
+                {
+                    // The services may be restarting too: the next quiet spell tries again.
+                }
+                lastProgress = DateTime.UtcNow;
+                continue;
+            }
             if (left <= TimeSpan.Zero) throw new TimeoutException($"{pending.Count} of {taskIds.Count} tasks not finished within {timeout.TotalSeconds:0} s");
-            // Wake on the next message, at most every 50 ms, then drain the signals that piled up meanwhile.
-            await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct);
+            // Wake on the next message, at most every 50 ms, then drain the signals that piled up meanwhile. Any message
+            // heard means the bus is flowing: the quiet spell that calls for the logs is one without any.
+            if (await _signal.WaitAsync(TimeSpan.FromMilliseconds(50), ct)) lastProgress = DateTime.UtcNow;
             while (_signal.CurrentCount > 0 && _signal.Wait(0)) { }
         }
     }

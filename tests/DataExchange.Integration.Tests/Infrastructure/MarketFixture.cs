@@ -229,7 +229,7 @@ public class MarketFixture : IAsyncLifetime
     public async Task<IReadOnlyList<QueueInfo>> FaultedQueuesAsync(CancellationToken ct) =>
         (await Rabbit.QueuesAsync(Vhost, ct)).Where(q => q.Name.EndsWith("_error", StringComparison.Ordinal) && q.Messages > 0).ToList();
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (Client is not null)
         {

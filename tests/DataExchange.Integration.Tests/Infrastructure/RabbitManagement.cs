@@ -78,6 +78,26 @@ public sealed class RabbitManagement : IDisposable
             b.GetProperty("destination_type").GetString()!)).ToList();
     }
 
+    /// <summary>What is bound to <paramref name="exchange"/> with <paramref name="routingKey"/>: (name, "queue" or "exchange").</summary>
+    public async Task<IReadOnlyList<(string Destination, string Kind)>> BoundAsync(string vhost, string exchange, string routingKey, CancellationToken ct)
+    {
+        var list = await _http.GetFromJsonAsync<JsonElement>($"api/exchanges/{Uri.EscapeDataString(vhost)}/{Uri.EscapeDataString(exchange)}/bindings/source", ct);
+        return list.EnumerateArray().Where(b => b.GetProperty("routing_key").GetString() == routingKey)
+            .Select(b => (b.GetProperty("destination").GetString()!, b.GetProperty("destination_type").GetString()!)).ToList();
+    }
+
+    /// <summary>Removes every binding from <paramref name="exchange"/> to a destination (its messages stop coming).</summary>
+    public async Task UnbindAsync(string vhost, string exchange, (string Destination, string Kind) to, CancellationToken ct)
+    {
+        var path = $"api/bindings/{Uri.EscapeDataString(vhost)}/e/{Uri.EscapeDataString(exchange)}/{(to.Kind == "queue" ? "q" : "e")}/{Uri.EscapeDataString(to.Destination)}";
+        var list = await _http.GetFromJsonAsync<JsonElement>(path, ct);
+        foreach (var b in list.EnumerateArray())
+        {
+            using var response = await _http.DeleteAsync($"{path}/{Uri.EscapeDataString(b.GetProperty("properties_key").GetString()!)}", ct);
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"DELETE {path}: HTTP {(int)response.StatusCode}");
+        }
+    }
+
     public async Task DeleteVhostAsync(string vhost, CancellationToken ct)
     {
         using var response = await _http.DeleteAsync($"api/vhosts/{Uri.EscapeDataString(vhost)}", ct);
