@@ -33,11 +33,7 @@ public static class WatchPayoutsCommand
     {
         var a = new Arguments(args, new HashSet<string>());
         var rabbit = RabbitMqOption.From(a);
-        var participant = WatchSession.Participant(rabbit, "seller");
-        var seller = a.String("--seller");
-        if (participant is not null && seller is not null && seller != participant)
-            throw new UsageException($"--seller: this account is seller '{participant}', which sees only its own payouts");
-        seller ??= participant;
+        var (participant, seller) = WatchSession.Whose(a, rabbit, "seller", "--seller", "payouts");
         var count = a.Int("--count", 0, 0);
         using var output = WatchOutput.Open(a.String("--output"), stdout);
         var catchUp = CatchUpOptions.Parse(a, ParticipantRole.Seller, seller, ("--payout", "DX_PAYOUT_URL", "http://127.0.0.1:5083"), output.LastCursor);

@@ -28,11 +28,7 @@ public static class WatchResultsCommand
     {
         var a = new Arguments(args, new HashSet<string>());
         var rabbit = RabbitMqOption.From(a);
-        var participant = WatchSession.Participant(rabbit, "buyer");
-        var buyer = a.String("--buyer");
-        if (participant is not null && buyer is not null && buyer != participant)
-            throw new UsageException($"--buyer: this account is buyer '{participant}', which sees only its own results");
-        buyer ??= participant;
+        var (participant, buyer) = WatchSession.Whose(a, rabbit, "buyer", "--buyer", "results");
         var count = a.Int("--count", 0, 0);
         using var output = WatchOutput.Open(a.String("--output"), stdout);
         var catchUp = CatchUpOptions.Parse(a, ParticipantRole.Buyer, buyer, ("--allocation-url", "DX_ALLOCATION_URL", "http://127.0.0.1:5082"), output.LastCursor);

@@ -80,6 +80,19 @@ internal static class WatchSession
         return account.StartsWith(role + ".", StringComparison.Ordinal) ? account[(role.Length + 1)..] : null;
     }
 
+    /// <summary>
+    /// Whose deliveries a watch shows: the participant whose own account connects (it sees only its own business), or
+    /// the id given with <paramref name="option"/> on the operator's account (null: every participant of the role).
+    /// </summary>
+    public static (string? Participant, string? Id) Whose(Arguments a, string rabbit, string role, string option, string what)
+    {
+        var participant = Participant(rabbit, role);
+        var id = a.String(option);
+        if (participant is not null && id is not null && id != participant)
+            throw new UsageException($"{option}: this account is {role} '{participant}', which sees only its own {what}");
+        return (participant, id ?? participant);
+    }
+
     /// <param name="role">"seller" or "buyer".</param>
     /// <param name="participant">The participant's own id when the account is its own (reads its durable queue).</param>
     /// <param name="id">Only this participant's deliveries (operator), or null for all of the role.</param>
