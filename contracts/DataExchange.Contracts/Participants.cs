@@ -54,6 +54,13 @@ public sealed record BuyerCharged(Guid TaskId, string MarketId, string BuyerId, 
 /// <summary>To the seller: observations were appended to its series (a receipt; the values stay with the market).</summary>
 public sealed record ObservationsReceived(string SellerId, long FromStep, int Count);
 
+/// <summary>
+/// To the seller: its payment lines of one settlement batch (the tasks payout settled in one commit), one message per
+/// seller per batch instead of one per task. Each line names the task it settles; a line can arrive again after a
+/// fault (at least once), so a seller keeps each (TaskId, SellerId) once.
+/// </summary>
+public sealed record SellerPayouts(string SellerId, SellerPaid[] Lines);
+
 /// <summary>Public: a market's price distribution after an update (PF*), without the task or buyer that caused it.</summary>
 /// <remarks>The grid prices the weights belong to are in the market's MarketOpened, delivered on the same exchange.</remarks>
 public sealed record MarketPriceChanged(string MarketId, double[] Weights, long Updates, double MeanPrice);

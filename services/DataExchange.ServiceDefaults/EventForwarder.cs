@@ -44,55 +44,66 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
     public override async Task<IChangeListener> ProcessEventsAsync(EventRange page, ISubscriptionController controller,
         IDocumentOperations operations, CancellationToken cancellationToken)
     {
-        // Order across a queue is not guaranteed anyway (prefetch > 1), so a page is published concurrently.
-        var publishes = new List<Task>(page.Events.Count);
-        foreach (var e in page.Events)
+        // Those this process published at commit are done; the rest (a failed publish, a crash between commit and
+        // publish, another instance's events) are published here, as one group, so sellers' lines stay batched.
+        var published = page.Events.Where(IsPublished).ToList();
+        var taken = await Task.WhenAll(published.Select(e => dispatcher.TakePublishedAsync(e.Id)));
+        var rest = published.Where((_, i) => !taken[i]).ToList();
+        if (rest.Count > 0)
         {
-            if (!IsPublished(e)) continue;
-            publishes.Add(Publish(e, cancellationToken));
+            logger.LogInformation("Outbox: publishing {Count} committed events that were not published at commit", rest.Count);
+            await _untilPublished.ExecuteAsync(async token => await PublishOnce(bus, rest, token), cancellationToken);
         }
-        await Task.WhenAll(publishes);
         return NullChangeListener.Instance;
     }
 
     /// <summary>Which stored events go on the bus: those a service consumes, and those with something for participants.</summary>
     public static bool IsPublished(IEvent e) =>
-        e.EventType.Namespace == "DataExchange.Contracts" && (MarketTopology.ConsumedEvents.Contains(e.EventType) || ParticipantDeliveries.Of(e.Data).Any());
-
-    private async Task Publish(IEvent e, CancellationToken ct)
-    {
-        // Published at commit by this process (CommittedEventDispatcher): nothing left to do.
-        if (await dispatcher.TakePublishedAsync(e.Id)) return;
-        await _untilPublished.ExecuteAsync(async token => await PublishOnce(bus, e, token), ct);
-    }
+        e.EventType.Namespace == "DataExchange.Contracts" && (MarketTopology.ConsumedEvents.Contains(e.EventType) || ParticipantDeliveries.Concerns(e.Data));
 
     /// <summary>
-    /// One publish of a stored event: to the services that consume it (the event id as message id), and each
-    /// participant's view of it to that participant (ids derived from the event id, so a re-publish repeats them).
+    /// One publish of stored events committed together: each to the services that consume it (the event id as message id),
+    /// and participants' views of them to each participant (ids derived from the event ids, so a re-publish of the same
+    /// group repeats them; a different grouping after a fault can repeat a seller's line, which the seller keeps once).
+    /// Order across a queue is not guaranteed anyway (prefetch > 1), so the publishes run concurrently.
     /// </summary>
-    public static async Task PublishOnce(IBus bus, IEvent e, CancellationToken ct)
+    public static Task PublishOnce(IBus bus, IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        var publishes = new List<Task>(events.Count);
+        foreach (var e in events)
+            if (MarketTopology.ConsumedEvents.Contains(e.EventType))
+                publishes.Add(PublishToServices(bus, e, ct));
+        foreach (var d in ParticipantDeliveries.OfCommitted(events))
+            publishes.Add(Deliver(bus, d, ct));
+        return Task.WhenAll(publishes);
+    }
+
+    private static async Task PublishToServices(IBus bus, IEvent e, CancellationToken ct)
     {
         using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
-        Guid? correlation = e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var parsed) ? parsed : null;
-        if (MarketTopology.ConsumedEvents.Contains(e.EventType))
-            await bus.Publish(e.Data, e.EventType, ctx =>
-            {
-                ctx.MessageId = e.Id;
-                ctx.CorrelationId = correlation;
-            }, ct);
-        var n = 0;
-        foreach (var d in ParticipantDeliveries.Of(e.Data))
+        var correlation = CorrelationOf(e);
+        await bus.Publish(e.Data, e.EventType, ctx =>
         {
-            var id = DerivedId(e.Id, ++n);
-            var endpoint = await bus.GetSendEndpoint(ExchangeAddress(d.Exchange));
-            await endpoint.Send(d.Message, d.Message.GetType(), ctx =>
-            {
-                ctx.MessageId = id;
-                ctx.CorrelationId = correlation;
-                ctx.SetRoutingKey(d.RoutingKey);
-            }, ct);
-        }
+            ctx.MessageId = e.Id;
+            ctx.CorrelationId = correlation;
+        }, ct);
     }
+
+    private static async Task Deliver(IBus bus, ParticipantDeliveries.FromEvent d, CancellationToken ct)
+    {
+        using var activity = TraceContext.Resume(d.Source, $"deliver {d.Delivery.Message.GetType().Name}");
+        var correlation = CorrelationOf(d.Source);
+        var endpoint = await bus.GetSendEndpoint(ExchangeAddress(d.Delivery.Exchange));
+        await endpoint.Send(d.Delivery.Message, d.Delivery.Message.GetType(), ctx =>
+        {
+            ctx.MessageId = DerivedId(d.Source.Id, d.N);
+            ctx.CorrelationId = correlation;
+            ctx.SetRoutingKey(d.Delivery.RoutingKey);
+        }, ct);
+    }
+
+    private static Guid? CorrelationOf(IEvent e) =>
+        e.CorrelationId is { Length: > 0 } c && Guid.TryParse(c, out var parsed) ? parsed : null;
 
     private static Uri ExchangeAddress(string exchange) => exchange == ParticipantBus.Deliveries
         ? new Uri($"exchange:{exchange}?type=topic")

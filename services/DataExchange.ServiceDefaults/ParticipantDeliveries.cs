@@ -1,4 +1,5 @@
 using DataExchange.Contracts;
+using JasperFx.Events;
 
 namespace DataExchange.ServiceDefaults;
 
@@ -7,17 +8,48 @@ public sealed record ParticipantDelivery(string Exchange, string RoutingKey, obj
 
 /// <summary>
 /// What of a stored event reaches participants, and whom: each buyer its own task's acceptance or refusal, predictions,
-/// charge, price update and settlement; each seller its own registration, observation receipts, refusals and payouts;
+/// charge, price update and settlement; each seller its own registration, observation receipts, refusals and payouts (per batch);
 /// everyone the markets' opening terms and price distributions. Views leave out what is not the recipient's business
 /// (the seed, the target, the revenue curve, other sellers' lines, which task moved the price). The one place where
 /// stored events become participant messages.
 /// </summary>
 public static class ParticipantDeliveries
 {
+    /// <summary>A delivery made from stored events: <paramref name="Source"/> gives it its id and trace (see EventForwarder).</summary>
+    public sealed record FromEvent(IEvent Source, int N, ParticipantDelivery Delivery);
+
+    /// <summary>Whether a stored event has something for a participant.</summary>
+    public static bool Concerns(object stored) => stored is SellerPaid || Of(stored).Any();
+
+    /// <summary>
+    /// What events committed together (one commit, or one page of the outbox) bring participants: each event's own
+    /// deliveries, and each seller's payment lines among them as one <see cref="SellerPayouts"/> — one message per seller
+    /// per settlement batch, so a batch of 32 tasks with 20 sellers is 20 messages instead of 640.
+    /// </summary>
+    public static IEnumerable<FromEvent> OfCommitted(IEnumerable<IEvent> events)
+    {
+        var lines = new Dictionary<string, (IEvent First, List<SellerPaid> Lines)>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            if (e.Data is SellerPaid paid)
+            {
+                if (lines.TryGetValue(paid.SellerId, out var group)) group.Lines.Add(paid);
+                else lines[paid.SellerId] = (e, [paid]);
+                continue;
+            }
+            var n = 0;
+            foreach (var d in Of(e.Data)) yield return new FromEvent(e, ++n, d);
+        }
+        // A SellerPaid event has no delivery of its own, so the first line's (event, 1) names the seller's message.
+        foreach (var (seller, group) in lines)
+            yield return new FromEvent(group.First, 1, Seller(seller, new SellerPayouts(seller, group.Lines.ToArray())));
+    }
+
+    private static ParticipantDelivery Seller(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("seller", id), m);
+
     public static IEnumerable<ParticipantDelivery> Of(object stored)
     {
         static ParticipantDelivery Buyer(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("buyer", id), m);
-        static ParticipantDelivery Seller(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("seller", id), m);
         static ParticipantDelivery Public(object m) => new(ParticipantBus.MarketPrices, "", m);
 
         switch (stored)
@@ -47,9 +79,7 @@ public static class ParticipantDeliveries
             case MarketOpened o:
                 yield return Public(o);
                 break;
-            case SellerPaid p:
-                yield return Seller(p.SellerId, p);
-                break;
+            // SellerPaid: per settlement batch, see OfCommitted.
             case SellerRegistered r:
                 yield return Seller(r.SellerId, r);
                 break;

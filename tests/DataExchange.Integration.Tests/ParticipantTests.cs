@@ -138,6 +138,12 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
                     Assert.Equal([s], r.Payouts.Keys.ToArray());
                     Assert.True(r.Accepted is null && r.Charged is null && r.Prediction is null && r.Settled is null, $"seller {s} heard a buyer's message of task {t}");
                 }
+                // Its lines come in one message per settlement batch, each its own and each task's exactly once (no fault here).
+                var batches = c.PayoutBatches.ToList();
+                Assert.All(batches, m => Assert.All(m.Lines, l => Assert.Equal(s, l.SellerId)));
+                var lines = batches.SelectMany(m => m.Lines).Where(l => allTasks.Contains(l.TaskId)).ToList();
+                Assert.Equal(allTasks.Order(), lines.Select(l => l.TaskId).Order());
+                Assert.True(batches.Count <= allTasks.Count, $"seller {s}: {batches.Count} messages for {allTasks.Count} tasks");
             }
 
             // No message body a buyer obtained holds a seller's observation or another buyer's target or predictions.

@@ -61,7 +61,7 @@ public sealed class MarketClient : IAsyncDisposable
         _keys = keys;
     }
 
-    /// <summary>Whether this client subscribes to SellerPaid (and the per-task prices and predictions), or only to settlements.</summary>
+    /// <summary>Whether this client subscribes to sellers' payouts (and the per-task prices and predictions), or only to settlements.</summary>
     public bool WatchesPayouts { get; }
 
     /// <param name="payouts">
@@ -143,11 +143,20 @@ public sealed class MarketClient : IAsyncDisposable
         if (!all) return;
         e.Handler<BuyerCharged>(c => client().On(c.Message.TaskId, r => r.Charged = c.Message));
         e.Handler<PredictionDelivered>(c => client().On(c.Message.TaskId, r => r.Prediction = c.Message));
-        e.Handler<SellerPaid>(c => client().On(c.Message.TaskId, r => r.Payouts.TryAdd(c.Message.SellerId, c.Message)));
+        e.Handler<SellerPayouts>(async c =>
+        {
+            // One message per seller per settlement batch; each line once per task (a line can arrive again after a fault).
+            client().PayoutBatches.Enqueue(c.Message);
+            foreach (var line in c.Message.Lines)
+                await client().On(line.TaskId, r => r.Payouts.TryAdd(line.SellerId, line));
+        });
         e.Handler<MarketPriceChanged>(c => { client().OnPublic(c.Message); return Task.CompletedTask; });
     }
 
     private string? _submitExchange;
+
+    /// <summary>The sellers' payout messages as they arrived (one per seller per settlement batch).</summary>
+    public ConcurrentQueue<SellerPayouts> PayoutBatches { get; } = new();
 
     /// <summary>Every message this client received, by type (what a participant's own queue delivered).</summary>
     public ConcurrentQueue<object> Received { get; } = new();

@@ -7,7 +7,7 @@ using MassTransit;
 namespace DataExchange.Cli.Watch;
 
 /// <summary>
-/// <c>dx watch payouts</c>: prints each SellerPaid as it arrives (time, task, seller, share, amount), until Ctrl+C or
+/// <c>dx watch payouts</c>: prints each payment line (SellerPayouts carries a settlement batch's lines) as it arrives (time, task, seller, share, amount), until Ctrl+C or
 /// <c>--count</c> lines. With a seller's own account it reads that seller's durable queue; with the operator's, a
 /// temporary queue of the deliveries to one seller or all. Delivery is at least once: a line already printed (same task
 /// and seller) is not printed again. With <c>--since CURSOR</c> or <c>--from TIME</c> it first catches up from the payout
@@ -53,11 +53,13 @@ public static class WatchPayoutsCommand
         }, catchingUp: catchUp is not null);
         merge.AlreadyShown(output.Existing.Select(KeyOf).OfType<(Guid, string)>());
         var cursor = catchUp?.After ?? 0;
-        var bus = WatchSession.Bus(rabbit, "seller", participant, seller, e => e.Handler<SellerPaid>(async context =>
+        var bus = WatchSession.Bus(rabbit, "seller", participant, seller, e => e.Handler<SellerPayouts>(async context =>
         {
-            var p = context.Message;
-            if (seller is not null && !string.Equals(p.SellerId, seller, StringComparison.Ordinal)) return;
-            merge.Live(p, new DateTimeOffset((context.SentTime ?? DateTime.UtcNow).ToUniversalTime(), TimeSpan.Zero));
+            var batch = context.Message;
+            if (seller is not null && !string.Equals(batch.SellerId, seller, StringComparison.Ordinal)) return;
+            var heardAt = new DateTimeOffset((context.SentTime ?? DateTime.UtcNow).ToUniversalTime(), TimeSpan.Zero);
+            foreach (var line in batch.Lines)
+                if (string.Equals(line.SellerId, batch.SellerId, StringComparison.Ordinal)) merge.Live(line, heardAt);
             // Acknowledged only once shown (a line held back during the catch-up waits for it).
             await merge.WhenCaughtUp.WaitAsync(context.CancellationToken);
         }));

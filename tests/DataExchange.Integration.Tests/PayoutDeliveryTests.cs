@@ -1,0 +1,52 @@
+using DataExchange.Contracts;
+using DataExchange.ServiceDefaults;
+using JasperFx.Events;
+using Xunit;
+
+namespace DataExchange.Integration.Tests;
+
+/// <summary>
+/// Sellers' payment lines of one settlement batch reach each seller as one message (no servers: the grouping alone).
+/// The bus end of it (each line exactly once, only the seller's own) is checked in ParticipantTests.
+/// </summary>
+public sealed class PayoutDeliveryTests
+{
+    private static IEvent Stored(object data) => new Event<object>(data) { Id = Guid.NewGuid() };
+
+    [Fact]
+    public void A_batch_of_tasks_reaches_each_seller_as_one_message_with_only_its_own_lines_and_the_buyers_as_before()
+    {
+        var tasks = Enumerable.Range(0, 3).Select(_ => Guid.NewGuid()).ToArray();
+        string[] sellers = ["s-a", "s-b"];
+        var events = new List<IEvent>();
+        foreach (var t in tasks)
+        {
+            var lines = sellers.Select((s, i) => new SellerShare(s, 0.1 * (i + 1), 0.01m * (i + 1))).ToArray();
+            events.AddRange(lines.Select(l => Stored(new SellerPaid(t, l.SellerId, l.Share, l.Amount))));
+            events.Add(Stored(new TaskSettled(t, "m", "buyer-1", 1m, 0.03m, 0.97m, 0m, 10, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, lines)));
+        }
+
+        var deliveries = ParticipantDeliveries.OfCommitted(events).ToList();
+
+        // Mutations watched failing: one SellerPaid message per line (6 seller messages), and all lines in one message
+        // regardless of seller (1 message, the wrong seller's lines in it).
+        var toSellers = deliveries.Where(d => d.Delivery.Message is SellerPayouts).ToList();
+        Assert.Equal(sellers.Length, toSellers.Count);
+        foreach (var s in sellers)
+        {
+            var d = Assert.Single(toSellers, d => d.Delivery.RoutingKey == ParticipantBus.RoutingKey("seller", s));
+            var batch = (SellerPayouts)d.Delivery.Message;
+            Assert.Equal(s, batch.SellerId);
+            Assert.All(batch.Lines, l => Assert.Equal(s, l.SellerId));
+            Assert.Equal(tasks, batch.Lines.Select(l => l.TaskId));
+        }
+        // Each buyer still hears each settlement, without the sellers' lines.
+        var toBuyer = deliveries.Where(d => d.Delivery.Message is TaskSettled).Select(d => (TaskSettled)d.Delivery.Message).ToList();
+        Assert.Equal(tasks, toBuyer.Select(s => s.TaskId));
+        Assert.All(toBuyer, s => Assert.Null(s.Payouts));
+        // Every message made from the group has its own (source, n): the forwarder derives message ids from them.
+        Assert.Equal(deliveries.Count, deliveries.Select(d => (d.Source.Id, d.N)).Distinct().Count());
+        // The same group gives the same deliveries again (a re-publish repeats the message ids).
+        Assert.Equal(deliveries.Select(d => (d.Source.Id, d.N)), ParticipantDeliveries.OfCommitted(events).Select(d => (d.Source.Id, d.N)));
+    }
+}
