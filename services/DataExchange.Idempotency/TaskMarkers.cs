@@ -1,12 +1,6 @@
 using Marten;
 
-namespace DataExchange.ServiceDefaults;
-
-/// <summary>A document whose id is a task id, written in the same transaction as the work it marks as done.</summary>
-public interface ITaskMarker
-{
-    string Id { get; }
-}
+namespace DataExchange.Idempotency;
 
 /// <summary>The idempotency check of the consumers: which tasks of a batch have not been done yet (one query).</summary>
 public static class TaskMarkers

@@ -1,14 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 
-namespace DataExchange.ServiceDefaults;
-
-/// <summary>Who a participant is: a buyer or a seller and its id; or the market's operator (opens markets).</summary>
-public enum ParticipantRole { Buyer, Seller, Operator }
-
-public sealed record Participant(ParticipantRole Role, string Id);
+namespace DataExchange.Participants;
 
 /// <summary>
 /// Per-participant API keys: "role:id:mac", the mac an HMAC-SHA256 of "role:id" under the market's secret
@@ -61,32 +55,8 @@ public sealed class ParticipantKeys
         return new Participant(role.Value, key[(first + 1)..last]);
     }
 
-    /// <summary>
-    /// Checks the request's key for this role and id: null when allowed, else the answer to give (401 no valid key,
-    /// 403 a valid key of someone else, 503 keys not configured).
-    /// </summary>
-    public IResult? Deny(HttpContext http, ParticipantRole role, string id)
-    {
-        if (!Configured) return Results.Problem(title: "Participant keys are not configured", detail: "set DX_KEY_SECRET", statusCode: 503);
-        var who = Verify(http.Request.Headers[Header].ToString());
-        if (who is null) return Results.Problem(title: "Unauthorized", detail: $"{Header}: missing or not a valid participant key", statusCode: 401);
-        if (who.Role != role || !string.Equals(who.Id, id, StringComparison.Ordinal))
-            return Results.Problem(title: "Forbidden", detail: $"{Header}: this key is {Role(who.Role)} '{who.Id}', not {Role(role)} '{id}'", statusCode: 403);
-        return null;
-    }
-
-    /// <summary>The participant behind the request's key, or the answer to give (401 no valid key, 403 a key of the other role).</summary>
-    public (Participant? Who, IResult? Denied) Identify(HttpContext http, ParticipantRole role)
-    {
-        if (!Configured) return (null, Results.Problem(title: "Participant keys are not configured", detail: "set DX_KEY_SECRET", statusCode: 503));
-        var who = Verify(http.Request.Headers[Header].ToString());
-        if (who is null) return (null, Results.Problem(title: "Unauthorized", detail: $"{Header}: missing or not a valid participant key", statusCode: 401));
-        if (who.Role != role)
-            return (null, Results.Problem(title: "Forbidden", detail: $"{Header}: this key is {Role(who.Role)} '{who.Id}'; this needs a {Role(role)}'s key", statusCode: 403));
-        return (who, null);
-    }
-
-    private static string Role(ParticipantRole r) => r switch
+    /// <summary>A role as keys and claims spell it: "buyer", "seller" or "operator".</summary>
+    public static string Role(ParticipantRole r) => r switch
     {
         ParticipantRole.Buyer => "buyer", ParticipantRole.Seller => "seller", _ => "operator",
     };

@@ -1,8 +1,9 @@
 using DataExchange.Contracts;
+using DataExchange.Settlement;
 using Marten;
 using Npgsql;
 
-namespace DataExchange.Settlement;
+namespace DataExchange.Reports;
 
 /// <summary>
 /// A synthetic payout log for the rebuild benchmark, in a schema of its own: tasks of <c>sellers</c> SellerPaid events and one

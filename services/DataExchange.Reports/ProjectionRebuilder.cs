@@ -2,13 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Marten;
 
-namespace DataExchange.Settlement;
-
-/// <summary>One projection rebuilt: how many events its schema's log holds and how long the rebuild took.</summary>
-public sealed record RebuildResult(string Schema, string Projection, long Events, TimeSpan Elapsed)
-{
-    public double EventsPerSecond => Elapsed.TotalSeconds > 0 ? Events / Elapsed.TotalSeconds : 0;
-}
+namespace DataExchange.Reports;
 
 /// <summary>
 /// Drops every projection of a store and rebuilds it from the events (Marten's projection daemon, RebuildProjectionAsync),

@@ -1,59 +1,7 @@
+using DataExchange.Settlement;
 using Marten;
 
-namespace DataExchange.Settlement;
-
-/// <summary>The tasks a report covers: settled at or after From and before To (UTC; either end open when null).</summary>
-public sealed record ReportPeriod(DateTimeOffset? From, DateTimeOffset? To)
-{
-    public bool Contains(DateTimeOffset t) => (From is null || t >= From) && (To is null || t < To);
-}
-
-/// <summary>A seller's line: tasks paid in the period, the amount, and the account's balance (all its payouts so far).</summary>
-public sealed record SellerLine(string SellerId, int Tasks, decimal Paid, decimal Balance);
-
-/// <summary>A buyer's line over the report's tasks (settled in the period, or charged and unsettled): how many, the amount
-/// charged (allocation's log), the gain bought (sum of G) and predictions delivered.</summary>
-public sealed record BuyerLine(string BuyerId, int Tasks, decimal Charged, double GainBought, int PredictionsDelivered)
-{
-    /// <summary>A buyer's account over some purchases: their sum, in task-id order (the gain's double sum then does not
-    /// depend on the order a query returned them in).</summary>
-    public static BuyerLine Of(string buyerId, IEnumerable<BuyerPurchase> purchases)
-    {
-        var mine = purchases.Where(p => p.BuyerId == buyerId).OrderBy(p => p.TaskId).ToList();
-        return new BuyerLine(buyerId, mine.Count, mine.Sum(p => p.Charge), mine.Sum(p => p.Gain), mine.Sum(p => p.PredictionsDelivered));
-    }
-}
-
-/// <summary>A settled task: the charge and its split.</summary>
-public sealed record TaskLine(Guid TaskId, string MarketId, string BuyerId, DateTimeOffset SettledAt, decimal Charge, decimal PaidToSellers,
-    decimal Retained, decimal Fee)
-{
-    public bool Balances => Charge == PaidToSellers + Retained + Fee;
-}
-
-/// <summary>PF* after one task: the update's number, the mean price after it, the task's quoted price and revenue.</summary>
-public sealed record PricePoint(long Update, Guid TaskId, double MeanPrice, double? QuotedPrice, decimal? Revenue);
-
-/// <summary>A market's line: its tasks in the report (settled, or charged and unsettled), quotes, updates, revenue and price history.</summary>
-public sealed record MarketLine(string MarketId, int Tasks, int Quotes, decimal Revenue, IReadOnlyList<PricePoint> Prices);
-
-/// <summary>
-/// A task charged in allocation's log (PaymentCharged) but not settled in payout's log by the period's end: in flight, payout
-/// stopped, or its PaymentCharged parked in payout's error queue. Its charge is in the report's Charged and in ChargedUnsettled.
-/// </summary>
-public sealed record UnsettledLine(Guid TaskId, string MarketId, string BuyerId, DateTimeOffset ChargedAt, decimal Charge);
-
-/// <summary>
-/// Market totals. Charged is read from allocation's log (the buyers' recorded charges of every task in the report); paid,
-/// retained and fee from payout's log (TaskSettled). The report balances when Charged = PaidToSellers + Retained + Fee +
-/// ChargedUnsettled exactly, every settled task splits its charge exactly, its payout lines sum to its paid amount, its
-/// charge equals the charge recorded in allocation's log, and no task is settled without a charge: Discrepancies is empty.
-/// </summary>
-public sealed record ReportTotals(int Tasks, decimal Charged, decimal PaidToSellers, decimal Retained, decimal Fee,
-    int UnsettledTasks, decimal ChargedUnsettled, decimal PaidToSellerAccounts, decimal MarketRevenue, IReadOnlyList<string> Discrepancies)
-{
-    public bool Balances => Discrepancies.Count == 0;
-}
+namespace DataExchange.Reports;
 
 /// <summary>
 /// The settlement report for a period, built from the projections only. It covers the tasks settled in the period and the

@@ -1,10 +1,11 @@
+using DataExchange.ServiceDefaults.Storage;
+using DataExchange.Settlement;
 using JasperFx;
 using JasperFx.Events;
 using Marten;
-using DataExchange.ServiceDefaults.Storage;
 using Npgsql;
 
-namespace DataExchange.Settlement;
+namespace DataExchange.Reports;
 
 /// <summary>
 /// Stores outside the services (the CLI, tests, benchmarks) over one service's schema, with the settlement projections

@@ -1,7 +1,7 @@
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
 
-namespace DataExchange.ServiceDefaults;
+namespace DataExchange.Settings;
 
 /// <summary>Between the mechanism's parameters and the terms recorded in events.</summary>
 public static class Terms

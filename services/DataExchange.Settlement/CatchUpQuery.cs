@@ -1,7 +1,12 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 
-namespace DataExchange.ServiceDefaults;
+namespace DataExchange.Settlement;
+
+// Catch-up for participants who were not listening: every payment line and every buyer's result, in the order of the
+// service's own log, each with a cursor. The projection daemon commits its documents page after page in log order, so a
+// reader always sees a prefix of the log: a line with a smaller cursor can never appear after one with a larger cursor
+// was served, and "after = the last cursor I saw" never skips a line.
 
 /// <summary>
 /// The query of a catch-up request: <c>after=CURSOR</c> (a cursor this endpoint gave out; 0 = from the beginning) or
@@ -9,7 +14,6 @@ namespace DataExchange.ServiceDefaults;
 /// </summary>
 public sealed record CatchUpQuery(long After, DateTimeOffset? From, int Limit)
 {
-    /// <summary>Whether the request asks for a catch-up page at all (any of after, from, limit).</summary>
     /// <summary>
     /// The cursor the next page starts after: the page's last one; with nothing found, where the caller was, or for a
     /// time with nothing at or after it yet, the newest there is (everything there now is older).
@@ -17,6 +21,7 @@ public sealed record CatchUpQuery(long After, DateTimeOffset? From, int Limit)
     public async Task<long> NextAsync(long? lastOnPage, Func<Task<long?>> newest) =>
         lastOnPage ?? (From is null ? After : await newest() ?? 0);
 
+    /// <summary>Whether the request asks for a catch-up page at all (any of after, from, limit).</summary>
     public static bool Asked(HttpRequest request) =>
         request.Query.ContainsKey("after") || request.Query.ContainsKey("from") || request.Query.ContainsKey("limit");
 

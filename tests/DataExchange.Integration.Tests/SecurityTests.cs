@@ -4,6 +4,7 @@ using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
