@@ -14,8 +14,10 @@ namespace DataExchange.Integration.Tests;
 /// </summary>
 /// <remarks>
 /// Deliberate breaks, each run once against this test and reverted (2026-12-02, issue 14):
-/// - no freshness wait (SellerPayoutEndpoints answering from the projection as it is): watched failing, MUTATION_STALE;
-/// - the lines of every seller instead of the asking one (SellerPayouts.ReadAsync without its SellerId filter): MUTATION_SELLER.
+/// - no freshness wait (SellerPayoutEndpoints answering from the projection as it is): watched failing at the first task,
+///   "Assert.Contains() Failure: Item not found" (the payout just heard of was not projected yet);
+/// - the lines of every seller instead of the asking one (SellerPayouts.ReadAsync without its SellerId filter): watched
+///   failing, the answer is not the ledger (20 lines for the task instead of the seller's one).
 /// </remarks>
 [Collection(MarketCollection.Name)]
 public sealed class SellerPayoutsTests(MarketFixture market)
