@@ -1,5 +1,4 @@
 using DataExchange.Contracts;
-using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 using Marten;
 

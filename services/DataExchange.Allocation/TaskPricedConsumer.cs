@@ -1,7 +1,9 @@
 using DataExchange.Contracts;
+using DataExchange.Idempotency;
 using DataExchange.Mechanism;
+using DataExchange.Replicas;
 using DataExchange.ServiceDefaults;
-using DataExchange.ServiceDefaults.Replicas;
+using DataExchange.Settings;
 using Marten;
 using MassTransit;
 

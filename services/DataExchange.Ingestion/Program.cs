@@ -1,11 +1,12 @@
 using DataExchange.Ingestion.Sellers;
 using DataExchange.Ingestion.Tasks;
 using DataExchange.ServiceDefaults;
+using DataExchange.ServiceDefaults.Storage;
 using JasperFx.Events.Projections;
 using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddMarketServiceDefaults("ingestion",
+builder.AddMarketServiceDefaults(ServiceSchemas.Ingestion,
     store =>
     {
         store.Projections.Snapshot<Seller>(SnapshotLifecycle.Inline);

@@ -1,4 +1,3 @@
-using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 using Marten;
 

@@ -1,6 +1,8 @@
 using DataExchange.Contracts;
+using DataExchange.Idempotency;
 using DataExchange.Mechanism;
 using DataExchange.ServiceDefaults;
+using DataExchange.Settings;
 using Marten;
 using MassTransit;
 using Polly;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using DataExchange.Contracts;
-using DataExchange.Mechanism;
+using DataExchange.Participants;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -20,24 +19,24 @@ namespace DataExchange.ServiceDefaults;
 
 /// <summary>
 /// Everything a DataExchange service shares: its own Marten schema with an event forwarder to the bus, MassTransit
-/// on RabbitMQ with retries and endpoint names prefixed by the service, OpenTelemetry, and health endpoints.
+/// on RabbitMQ with retries and endpoint names prefixed by the service, participant-key authentication, OpenTelemetry,
+/// and health endpoints.
 /// A service's Program.cs is then the list of what it hosts.
 /// </summary>
 public static class MarketServiceDefaults
 {
-    /// <param name="service">The service's name: its Marten schema, its queue prefix and its telemetry name.</param>
+    /// <param name="service">The service's name (<see cref="Storage.ServiceSchemas"/>): its Marten schema, its queue prefix and its telemetry name.</param>
     /// <param name="configureStore">Documents and projections of the service.</param>
     /// <param name="configureBus">Consumers of the service.</param>
     public static WebApplicationBuilder AddMarketServiceDefaults(this WebApplicationBuilder builder, string service,
         Action<StoreOptions>? configureStore = null, Action<IBusRegistrationConfigurator>? configureBus = null)
     {
-        var settings = MarketSettings.From(builder.Configuration, service);
+        var settings = ServiceSettings.From(builder.Configuration, service);
         var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<MarketMetrics>();
-        builder.Services.AddSingleton(ParticipantKeys.From(builder.Configuration));
         builder.Services.AddSingleton(Resilience.ConcurrencyRetry());
-        builder.Services.AddSingleton<Replicas.SellerSeriesStore>();
+        builder.Services.AddParticipantAuthentication(builder.Configuration);
 
         var dispatcher = new CommittedEventDispatcher();
         builder.Services.AddSingleton(dispatcher);
@@ -45,7 +44,7 @@ public static class MarketServiceDefaults
             {
                 Storage.MarketStore.Configure(opts, settings.Postgres, service);
                 opts.Listeners.Add(dispatcher);
-                opts.Schema.For<RevokedParticipant>();
+                ParticipantAuthentication.ConfigureStore(opts);
                 opts.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
                 if (otlp) opts.OpenTelemetry.TrackConnections = JasperFx.OpenTelemetry.TrackLevel.Normal;
                 configureStore?.Invoke(opts);
@@ -63,7 +62,7 @@ public static class MarketServiceDefaults
         builder.Services.AddMassTransit(x =>
         {
             x.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(service, false));
-            x.AddConsumer<ParticipantRevokedConsumer>();
+            ParticipantAuthentication.AddConsumers(x);
             configureBus?.Invoke(x);
             x.UsingRabbitMq((context, cfg) =>
             {
@@ -83,7 +82,6 @@ public static class MarketServiceDefaults
         });
 
         builder.Services.AddHostedService<DispatcherAttachment>();
-        builder.Services.AddHostedService<RevocationLoader>();
         builder.Services.AddHealthChecks();
         AddTelemetry(builder, service, otlp);
         return builder;
@@ -114,27 +112,6 @@ public static class MarketServiceDefaults
                 .AddOtlpExporter());
     }
 
-    /// <summary>
-    /// Without an exporter: the bus's, the market's and ASP.NET Core's activities exist (so W3C context flows through
-    /// messages, requests and the events' headers) but record no data.
-    /// </summary>
-    private static class PropagationOnly
-    {
-        private static ActivityListener? _listener;
-
-        public static void Start()
-        {
-            if (_listener is not null) return;
-            _listener = new ActivityListener
-            {
-                ShouldListenTo = s => s.Name is "MassTransit" or MarketTelemetry.SourceName or "Microsoft.AspNetCore",
-                Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.PropagationData,
-                SampleUsingParentId = (ref ActivityCreationOptions<string> _) => ActivitySamplingResult.PropagationData,
-            };
-            ActivitySource.AddActivityListener(_listener);
-        }
-    }
-
     /// <summary>/health/live answers while the process runs; /health/ready once the bus and the store are reachable.</summary>
     public static WebApplication MapMarketDefaults(this WebApplication app)
     {
@@ -144,78 +121,3 @@ public static class MarketServiceDefaults
     }
 }
 
-/// <summary>How the services batch: many messages per transaction is what keeps the database from being the bottleneck.</summary>
-public static class MarketBatches
-{
-    /// <summary>
-    /// How long a partial batch waits for more messages. Batches form from the load itself: what arrived (and was
-    /// prefetched) while the previous batch worked is taken at once, so a lone task does not wait and a burst still
-    /// fills its batches. (A fixed 20 ms window had cost every hop of a lone task 20 ms.)
-    /// </summary>
-    public static readonly TimeSpan TimeLimit = TimeSpan.FromMilliseconds(1);
-
-    /// <summary>Batch options for a consumer of <c>Batch&lt;T&gt;</c>: up to 32 messages or TimeLimit, whichever first, two batches at a time.</summary>
-    public static void Configure(BatchOptions o) => Configure(o, messageLimit: 32, concurrency: 2);
-
-    public static void Configure(BatchOptions o, int messageLimit, int concurrency) =>
-        o.SetMessageLimit(messageLimit).SetTimeLimit(TimeLimit).SetConcurrencyLimit(concurrency);
-}
-
-/// <summary>Where a service finds its servers, and the market's parameters (section "Market").</summary>
-public sealed record MarketSettings(string Service, string Postgres, string RabbitMq, ushort Prefetch, MarketParameters Parameters)
-{
-    public static MarketSettings From(IConfiguration configuration, string service)
-    {
-        var postgres = configuration.GetConnectionString("Postgres") ?? configuration["DX_POSTGRES"]
-            ?? throw new InvalidOperationException("ConnectionStrings:Postgres (or DX_POSTGRES) is not set.");
-        var rabbit = configuration.GetConnectionString("RabbitMq") ?? configuration["DX_RABBITMQ"]
-            ?? throw new InvalidOperationException("ConnectionStrings:RabbitMq (or DX_RABBITMQ) is not set.");
-        var market = configuration.GetSection("Market");
-        var defaults = MarketParameters.Default;
-        var parameters = new MarketParameters
-        {
-            ExpectedTasks = market.GetValue("ExpectedTasks", defaults.ExpectedTasks),
-            ShapleyPermutations = market.GetValue("ShapleyPermutations", defaults.ShapleyPermutations),
-            RobustnessLambda = market.GetValue("RobustnessLambda", defaults.RobustnessLambda),
-            RidgeAlpha = market.GetValue("RidgeAlpha", defaults.RidgeAlpha),
-            IntegralPoints = market.GetValue("IntegralPoints", defaults.IntegralPoints),
-            MarketFeeRate = market.GetValue("FeeRate", defaults.MarketFeeRate),
-            ExactShapley = market.GetValue("ExactShapley", defaults.ExactShapley),
-            PayoutRule = market.GetValue<string?>("PayoutRule") is { } rule ? PayoutRules.Parse(rule) : defaults.PayoutRule,
-            SimilarityThreshold = market.GetValue("SimilarityThreshold", defaults.SimilarityThreshold),
-            Allocation = market.GetValue<string?>("Allocation") is { } allocation ? SettingNames.Parse<AllocationKind>(allocation, "Market:Allocation") : defaults.Allocation,
-            TaskKind = market.GetValue<string?>("TaskKind") is { } kind ? SettingNames.Parse<TaskKind>(kind, "Market:TaskKind") : defaults.TaskKind,
-            Similarity = market.GetValue<string?>("Similarity") is { } similarity ? SettingNames.Parse<SimilarityKind>(similarity, "Market:Similarity") : defaults.Similarity,
-            ShapleyTarget = market.GetValue<double?>("ShapleyEpsilon") is { } eps
-                ? new ShapleyAccuracy(eps, market.GetValue("ShapleyDelta", 0.1)) : null,
-        }.Validate();
-        return new MarketSettings(service, postgres, rabbit, configuration.GetValue<ushort>("Bus:Prefetch", 64), parameters);
-    }
-
-    /// <summary>The price grid terms every service derives the same grid from.</summary>
-    public PriceGridTerms GridTerms => new(Parameters.MinPrice, Parameters.MaxPrice, Parameters.Lipschitz, Parameters.ExpectedTasks);
-}
-
-/// <summary>Bus serialisation shared by services and clients.</summary>
-public static class BusJson
-{
-    /// <summary>
-    /// Non-finite numbers travel as "NaN"/"Infinity" instead of failing the sender's serialiser, so the market can
-    /// refuse them with a reason naming the field (a buyer's bug must become a TaskRejected, not a lost message).
-    /// Bodies are written compact, not indented (MassTransit's default): a series of 400 numbers one per indented
-    /// line is half whitespace, which every hop wrote, sent, stored in the broker and read past again.
-    /// </summary>
-    public static void Configure(IBusFactoryConfigurator cfg) => cfg.ConfigureJsonSerializerOptions(o =>
-    {
-        o.NumberHandling |= System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
-        o.WriteIndented = false;
-        return o;
-    });
-}
-
-/// <summary>Names of the market's own telemetry.</summary>
-public static class MarketTelemetry
-{
-    public const string SourceName = "DataExchange";
-    public static readonly ActivitySource Source = new(SourceName);
-}

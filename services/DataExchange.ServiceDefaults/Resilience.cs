@@ -22,13 +22,3 @@ public static class Resilience
         })
         .Build();
 }
-
-/// <summary>A message that no retry can fix (it names the reason); it goes straight to the endpoint's error queue.</summary>
-public sealed class PermanentFailureException(string message) : Exception(message);
-
-/// <summary>Recognises Marten's refusal to start a stream that exists: the idempotency check of every consumer.</summary>
-public static class StreamCollision
-{
-    public static bool Is(Exception e) => e is JasperFx.Events.ExistingStreamIdCollisionException or Marten.Exceptions.ExistingStreamIdCollisionException
-        || (e.InnerException is { } inner && Is(inner));
-}

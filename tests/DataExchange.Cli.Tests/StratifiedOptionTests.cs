@@ -3,6 +3,7 @@ using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
 using DataExchange.ServiceDefaults;
+using DataExchange.Settings;
 using Xunit;
 
 namespace DataExchange.Cli.Tests;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using DataExchange.Cli.Market;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 using Xunit;

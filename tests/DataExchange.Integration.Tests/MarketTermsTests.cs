@@ -6,7 +6,9 @@ using DataExchange.Cli.Market;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
+using DataExchange.Settings;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -7,6 +7,7 @@ using DataExchange.Cli.Participants;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;

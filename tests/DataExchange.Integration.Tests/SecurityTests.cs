@@ -4,6 +4,7 @@ using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
@@ -16,6 +17,14 @@ namespace DataExchange.Integration.Tests;
 /// the sellers' raw features never reach a buyer: not in any message a buyer's broker account can read, not in any
 /// HTTP answer.
 /// </summary>
+/// <remarks>
+/// Keys are checked by the participant-key authentication handler and the endpoints' policies (DataExchange.Participants).
+/// Deliberate breaks, each run once against this test and reverted (2026-12-02, issue 14):
+/// - OwnIdHandler always succeeding (the own-id policy disabled): watched failing, another buyer's key submitted the task
+///   (Expected Forbidden, Actual Accepted);
+/// - OwnIdHandler reading the caller's own id instead of the route's {sellerId} (so the policy compares the key with itself):
+///   watched failing, another seller's key read the payouts (Expected Forbidden, Actual OK).
+/// </remarks>
 [Collection(MarketCollection.Name)]
 public sealed class SecurityTests(MarketFixture market)
 {

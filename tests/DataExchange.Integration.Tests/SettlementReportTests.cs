@@ -8,6 +8,7 @@ using DataExchange.Cli.Market;
 using DataExchange.Cli.Reports;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
+using DataExchange.Reports;
 using DataExchange.Settlement;
 using Marten;
 using Xunit;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using DataExchange.Cli.Reports;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
+using DataExchange.Reports;
 using DataExchange.Settlement;
 using Xunit;
 using Xunit.Abstractions;

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
 using DataExchange.ServiceDefaults;
+using DataExchange.Settings;
 using Npgsql;
 
 namespace DataExchange.Cli.Audit;

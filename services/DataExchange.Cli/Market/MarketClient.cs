@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using MassTransit;
 

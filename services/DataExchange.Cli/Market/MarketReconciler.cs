@@ -1,4 +1,5 @@
 using DataExchange.Contracts;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Market;

@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
+using DataExchange.Reports;
 using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Market;

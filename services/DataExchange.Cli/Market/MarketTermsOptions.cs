@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
+using DataExchange.Settings;
 
 namespace DataExchange.Cli.Market;
 

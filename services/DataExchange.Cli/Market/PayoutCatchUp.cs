@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using DataExchange.Contracts;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using DataExchange.Contracts;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Participants;

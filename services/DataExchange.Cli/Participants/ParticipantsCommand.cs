@@ -1,5 +1,6 @@
 using System.Globalization;
 using DataExchange.Contracts;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using MassTransit;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using DataExchange.Reports;
 using DataExchange.Settlement;
 
 namespace DataExchange.Cli.Reports;

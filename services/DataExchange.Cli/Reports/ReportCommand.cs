@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataExchange.Reports;
 using DataExchange.Settlement;
 using Marten;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Watch;

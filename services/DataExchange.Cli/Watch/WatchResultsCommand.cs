@@ -1,6 +1,7 @@
 using System.Globalization;
 using DataExchange.Cli.Market;
 using DataExchange.Contracts;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using MassTransit;
 

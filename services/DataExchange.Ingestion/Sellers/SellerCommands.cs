@@ -1,4 +1,5 @@
 using DataExchange.Contracts;
+using DataExchange.Idempotency;
 using DataExchange.ServiceDefaults;
 using Marten;
 using MassTransit;

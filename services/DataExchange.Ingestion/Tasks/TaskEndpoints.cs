@@ -1,8 +1,9 @@
 using System.Text.Json;
 using DataExchange.Contracts;
 using DataExchange.Ingestion.Sellers;
-using DataExchange.ServiceDefaults;
+using DataExchange.Participants;
 using Marten;
+using Microsoft.AspNetCore.Authorization;
 
 namespace DataExchange.Ingestion.Tasks;
 
@@ -20,10 +21,8 @@ public static class TaskEndpoints
 
     public static void MapTaskEndpoints(this WebApplication app)
     {
-        app.MapPost("/tasks", async (HttpRequest request, SubmitTaskHandler handler, ParticipantKeys keys, CancellationToken ct) =>
+        app.MapPost("/tasks", async (HttpRequest request, SubmitTaskHandler handler, IAuthorizationService authorization, CancellationToken ct) =>
         {
-            var (buyer, denied) = keys.Identify(request.HttpContext, ParticipantRole.Buyer);
-            if (denied is not null) return denied;
             var (task, problem) = await Read<SubmitPredictionTask>(request, ct);
             if (task is null)
             {
@@ -32,7 +31,8 @@ public static class TaskEndpoints
                 if (id != Guid.Empty) await handler.Reject(id, null, problem.Problem, ct);
                 return Problem(problem.Problem);
             }
-            if (keys.Deny(request.HttpContext, ParticipantRole.Buyer, task.BuyerId ?? "") is { } other) return other;
+            // Policy buyer let any buyer in; the body names whom the task is for, and that must be the caller.
+            if (!await authorization.IsOwnAsync(request.HttpContext.User, task.BuyerId, ParticipantPolicies.OwnBuyer)) return Results.Forbid();
             var result = await handler.Handle(task, ct);
             return result.Outcome switch
             {
@@ -40,39 +40,33 @@ public static class TaskEndpoints
                 SubmitOutcome.Duplicate => Results.Ok(new { taskId = result.TaskId, status = "duplicate" }),
                 _ => Problem(result.Problem!),
             };
-        }).WithName("SubmitPredictionTask").WithSummary("Submit a buyer's prediction task").Produces(202).ProducesProblem(400);
+        }).WithName("SubmitPredictionTask").WithSummary("Submit a buyer's prediction task").Produces(202).ProducesProblem(400)
+            .RequireAuthorization(ParticipantPolicies.Buyer);
 
         // A buyer sees only its own tasks: another buyer's task answers 404, as if it did not exist.
-        app.MapGet("/tasks/{taskId:guid}", async (Guid taskId, HttpContext http, IQuerySession session, ParticipantKeys keys, CancellationToken ct) =>
-        {
-            var (buyer, denied) = keys.Identify(http, ParticipantRole.Buyer);
-            if (denied is not null) return denied;
-            return await session.LoadAsync<BuyerTask>(taskId.ToString(), ct) is { } t && t.BuyerId == buyer!.Id ? Results.Ok(t) : Results.NotFound();
-        })
-            .WithName("GetTaskStatus").WithSummary("Whether a task was accepted or refused, and why");
+        app.MapGet("/tasks/{taskId:guid}", async (Guid taskId, HttpContext http, IQuerySession session, CancellationToken ct) =>
+            await session.LoadAsync<BuyerTask>(taskId.ToString(), ct) is { } t && t.BuyerId == http.User.ParticipantId() ? Results.Ok(t) : Results.NotFound())
+            .WithName("GetTaskStatus").WithSummary("Whether a task was accepted or refused, and why").RequireAuthorization(ParticipantPolicies.Buyer);
     }
 
     public static void MapSellerEndpoints(this WebApplication app)
     {
-        app.MapPost("/sellers", async (HttpRequest request, SellerCommands commands, ParticipantKeys keys, CancellationToken ct) =>
+        app.MapPost("/sellers", async (HttpRequest request, SellerCommands commands, IAuthorizationService authorization, CancellationToken ct) =>
         {
-            var (_, denied) = keys.Identify(request.HttpContext, ParticipantRole.Seller);
-            if (denied is not null) return denied;
             var (c, problem) = await Read<RegisterSeller>(request, ct);
             if (c is null) return Problem(problem!.Problem);
-            if (keys.Deny(request.HttpContext, ParticipantRole.Seller, c.SellerId ?? "") is { } other) return other;
+            if (!await authorization.IsOwnAsync(request.HttpContext.User, c.SellerId, ParticipantPolicies.OwnSeller)) return Results.Forbid();
             var r = await commands.Register(c, ct);
             return Answer(r, $"/sellers/{c.SellerId}");
-        }).WithName("RegisterSeller").WithSummary("Register a seller");
+        }).WithName("RegisterSeller").WithSummary("Register a seller").RequireAuthorization(ParticipantPolicies.Seller);
 
-        app.MapPost("/sellers/{sellerId}/observations", async (string sellerId, HttpRequest request, SellerCommands commands, ParticipantKeys keys, CancellationToken ct) =>
+        app.MapPost("/sellers/{sellerId}/observations", async (string sellerId, HttpRequest request, SellerCommands commands, CancellationToken ct) =>
         {
-            if (keys.Deny(request.HttpContext, ParticipantRole.Seller, sellerId) is { } denied) return denied;
             var (batch, problem) = await Read<ObservationBatch>(request, ct);
             if (batch is null) return Problem(problem!.Problem);
             var r = await commands.Append(new AppendFeatureObservations(sellerId, batch.FromStep, batch.Values), false, ct);
             return Answer(r, $"/sellers/{sellerId}");
-        }).WithName("AppendFeatureObservations").WithSummary("Append observations to a seller's series");
+        }).WithName("AppendFeatureObservations").WithSummary("Append observations to a seller's series").RequireAuthorization(ParticipantPolicies.OwnSeller);
     }
 
     /// <summary>Body of POST /sellers/{id}/observations.</summary>

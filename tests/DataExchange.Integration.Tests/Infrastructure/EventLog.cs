@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using DataExchange.ServiceDefaults.Storage;
 using Npgsql;
 
 namespace DataExchange.Integration.Tests.Infrastructure;
@@ -33,7 +34,7 @@ public sealed partial class EventLog(string connectionString)
     // Stored events keep series as base64 (DataExchange.ServiceDefaults.Storage.StoredSeriesConverter).
     public static JsonSerializerOptions Json => DataExchange.ServiceDefaults.Storage.MarketStore.SqlReaderJson;
 
-    public const string Ingestion = "ingestion", Pricing = "pricing", Allocation = "allocation", Payout = "payout";
+    public const string Ingestion = ServiceSchemas.Ingestion, Pricing = ServiceSchemas.Pricing, Allocation = ServiceSchemas.Allocation, Payout = ServiceSchemas.Payout;
 
     [GeneratedRegex("^[a-z_]+$")]
     private static partial Regex SchemaName();

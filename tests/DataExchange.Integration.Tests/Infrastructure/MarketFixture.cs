@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using DataExchange.Cli.Market;
 using DataExchange.Mechanism;
+using DataExchange.Participants;
 using Npgsql;
 using Xunit;
 using Xunit.Sdk;
@@ -36,7 +37,7 @@ public class MarketFixture : IAsyncLifetime
     public string RunId { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(5)).ToLowerInvariant();
     /// <summary>The market's key secret for this run (services and the operator's client share it).</summary>
     public string KeySecret { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-    public DataExchange.ServiceDefaults.ParticipantKeys Keys => new(KeySecret);
+    public ParticipantKeys Keys => new(KeySecret);
 
     /// <summary>
     /// An HTTP client to ingestion that presents the right participant key for each request: the seller of a

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Integration.Tests.Infrastructure;
