@@ -71,7 +71,7 @@ public static class MarketTopology
 }
 
 /// <summary>Declares the market's topology before the bus starts (registered before MassTransit's hosted service).</summary>
-internal sealed class TopologyDeclaration(MarketSettings settings, ILogger<TopologyDeclaration> logger) : IHostedService
+internal sealed class TopologyDeclaration(ServiceSettings settings, ILogger<TopologyDeclaration> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
