@@ -58,7 +58,7 @@ public sealed class CommittedEventDispatcher : DocumentSessionListenerBase
         foreach (var stream in session.PendingChanges.Streams())
             foreach (var e in stream.Events)
             {
-                if (!EventForwarder.IsPublished(e)) continue;
+                if (!BusMessages.IsPublished(e)) continue;
                 _published[e.Id] = saving;
                 _order.Enqueue(e.Id);
                 any = true;
@@ -74,7 +74,7 @@ public sealed class CommittedEventDispatcher : DocumentSessionListenerBase
         // Not registered before the commit (the bus attached in between): the subscription publishes these.
         if (_bus is not { } bus || !_saving.TryGetValue(session, out var saving)) return Task.CompletedTask;
         _saving.Remove(session);
-        var events = commit.GetEvents().Where(EventForwarder.IsPublished).ToList();
+        var events = commit.GetEvents().Where(BusMessages.IsPublished).ToList();
         if (events.Count == 0) return Task.CompletedTask;
         // One publish for the whole commit (a settlement batch's payment lines go to each seller as one message).
         _ = PublishAsync(bus, events, saving);

@@ -13,7 +13,8 @@ using Polly.Retry;
 namespace DataExchange.ServiceDefaults;
 
 /// <summary>
-/// The outbox: a Marten subscription that publishes every committed contract event of this service's store to the bus.
+/// The outbox: a Marten subscription that publishes what the committed events of this service's store bring to the bus
+/// (<see cref="BusMessages"/>).
 /// A service never publishes directly, so an event reaches the bus only once committed; the subscription's progress
 /// is stored in the database, so after a crash it resumes from the last page it finished and every committed event
 /// is published at least once. The message id is the event's id, and every consumer is idempotent, so a page
@@ -46,7 +47,7 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
     {
         // Those this process published at commit are done; the rest (a failed publish, a crash between commit and
         // publish, another instance's events) are published here, as one group, so sellers' lines stay batched.
-        var published = page.Events.Where(IsPublished).ToList();
+        var published = page.Events.Where(BusMessages.IsPublished).ToList();
         var taken = await Task.WhenAll(published.Select(e => dispatcher.TakePublishedAsync(e.Id)));
         var rest = published.Where((_, i) => !taken[i]).ToList();
         if (rest.Count > 0)
@@ -56,10 +57,6 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
         }
         return NullChangeListener.Instance;
     }
-
-    /// <summary>Which stored events go on the bus: those a service consumes, and those with something for participants.</summary>
-    public static bool IsPublished(IEvent e) =>
-        e.EventType.Namespace == "DataExchange.Contracts" && (MarketTopology.ConsumedEvents.Contains(e.EventType) || ParticipantDeliveries.Concerns(e.Data));
 
     /// <summary>
     /// One publish of stored events committed together: each to the services that consume it (the event id as message id),
@@ -71,18 +68,18 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
     {
         var publishes = new List<Task>(events.Count);
         foreach (var e in events)
-            if (MarketTopology.ConsumedEvents.Contains(e.EventType))
-                publishes.Add(PublishToServices(bus, e, ct));
+            if (BusMessages.ForServices(e.Data) is { } message)
+                publishes.Add(PublishToServices(bus, e, message, ct));
         foreach (var d in ParticipantDeliveries.OfCommitted(events))
             publishes.Add(Deliver(bus, d, ct));
         return Task.WhenAll(publishes);
     }
 
-    private static async Task PublishToServices(IBus bus, IEvent e, CancellationToken ct)
+    private static async Task PublishToServices(IBus bus, IEvent e, object message, CancellationToken ct)
     {
         using var activity = TraceContext.Resume(e, $"forward {e.EventType.Name}");
         var correlation = CorrelationOf(e);
-        await bus.Publish(e.Data, e.EventType, ctx =>
+        await bus.Publish(message, message.GetType(), ctx =>
         {
             ctx.MessageId = e.Id;
             ctx.CorrelationId = correlation;

@@ -37,12 +37,6 @@ public static class MarketTopology
         new("payout-participant-revoked", [typeof(ParticipantRevoked)]),
     ];
 
-    /// <summary>
-    /// The stored events a service consumes: only these are published on the services' exchanges (an event nobody
-    /// consumes is not put on the bus; what participants receive goes through ParticipantDeliveries).
-    /// </summary>
-    public static readonly IReadOnlySet<Type> ConsumedEvents = Endpoints.SelectMany(e => e.Messages).ToHashSet();
-
     /// <summary>The exchange MassTransit publishes a message type to: its [EntityName], else "Namespace:Type".</summary>
     public static string Exchange(Type t) =>
         t.GetCustomAttributes(typeof(EntityNameAttribute), false) is [EntityNameAttribute a, ..] ? a.EntityName : $"{t.Namespace}:{t.Name}";

@@ -28,8 +28,8 @@ public sealed class PayoutDeliveryTests
 
         var deliveries = ParticipantDeliveries.OfCommitted(events).ToList();
 
-        // Mutations watched failing: one SellerPaid message per line (6 seller messages), and all lines in one message
-        // regardless of seller (1 message, the wrong seller's lines in it).
+        // Mutation watched failing: lines grouped by seller and task (one message per line, 6 instead of 2). Grouping all
+        // lines in one message regardless of seller fails the count and the own-lines check below.
         var toSellers = deliveries.Where(d => d.Delivery.Message is SellerPayouts).ToList();
         Assert.Equal(sellers.Length, toSellers.Count);
         foreach (var s in sellers)
@@ -48,5 +48,33 @@ public sealed class PayoutDeliveryTests
         Assert.Equal(deliveries.Count, deliveries.Select(d => (d.Source.Id, d.N)).Distinct().Count());
         // The same group gives the same deliveries again (a re-publish repeats the message ids).
         Assert.Equal(deliveries.Select(d => (d.Source.Id, d.N)), ParticipantDeliveries.OfCommitted(events).Select(d => (d.Source.Id, d.N)));
+    }
+}
+
+/// <summary>What goes on the services' exchanges is decided in one place (BusMessages) and agrees with the topology.</summary>
+public sealed class BusMessagesTests
+{
+    // Sent by buyers, sellers and the operator's tools, not made from stored events.
+    private static readonly Type[] Commands = [typeof(RegisterSeller), typeof(AppendFeatureObservations), typeof(SubmitPredictionTask), typeof(ParticipantRevoked)];
+
+    [Fact]
+    public void Every_message_a_service_consumes_is_a_command_or_made_from_a_stored_event_and_nothing_is_published_that_no_service_consumes()
+    {
+        var consumed = MarketTopology.Endpoints.SelectMany(e => e.Messages).ToHashSet();
+        // Mutations watched failing: PaymentCharged's line removed from BusMessages (pricing and payout would never hear
+        // a charge), and a line added for TaskSettled (a message on the services' exchanges that no service consumes).
+        Assert.Equal(consumed.Except(Commands).OrderBy(t => t.Name), BusMessages.ServiceMessageTypes.OrderBy(t => t.Name));
+        Assert.All(BusMessages.ServiceMessageTypes, t => Assert.Contains(t, consumed));
+    }
+
+    [Fact]
+    public void Events_only_the_store_and_participants_need_are_not_published_to_services()
+    {
+        var settled = new TaskSettled(Guid.NewGuid(), "m", "b", 1m, 0.5m, 0.5m, 0m, 10, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+        Assert.Null(BusMessages.ForServices(settled));
+        Assert.Null(BusMessages.ForServices(new SellerPaid(Guid.NewGuid(), "s", 0.1, 0.01m)));
+        // ... but both reach participants, so they are published.
+        Assert.True(BusMessages.IsPublished(new Event<object>(settled) { Id = Guid.NewGuid() }));
+        Assert.True(BusMessages.IsPublished(new Event<object>(new SellerPaid(Guid.NewGuid(), "s", 0.1, 0.01m)) { Id = Guid.NewGuid() }));
     }
 }
