@@ -9,12 +9,6 @@ using MassTransit;
 
 namespace DataExchange.Allocation;
 
-/// <summary>Marks a task as allocated (written with its events): a redelivered TaskPriced changes nothing.</summary>
-public sealed class AllocatedTask : ITaskMarker
-{
-    public string Id { get; set; } = "";
-}
-
 /// <summary>
 /// Priced tasks: allocate the sellers' features at noise max(0, p - b) (AF*), fit, measure the gain, charge RF*
 /// (Eq. 3), compute the revenue curve PF* learns from, and deliver the predictions. A batch of tasks is one

@@ -9,12 +9,6 @@ using MassTransit;
 
 namespace DataExchange.Payout;
 
-/// <summary>Marks a task as settled (written with its payouts): a redelivered PaymentCharged never pays twice.</summary>
-public sealed class SettledTask : ITaskMarker
-{
-    public string Id { get; set; } = "";
-}
-
 /// <summary>
 /// Charged tasks: Shapley values of the sellers on the features as allocated (PD_A*), the replication-robust shares
 /// (PD_B*), and the charge split in decimal so that charge = paid + retained + fee exactly. One SellerPaid per seller

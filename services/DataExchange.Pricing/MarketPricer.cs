@@ -135,15 +135,3 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
 
     public static PriceGrid Grid(PriceGridTerms t) => PriceGrid.Create(Terms.Apply(MarketParameters.Default, t));
 }
-
-public sealed class QuoteConsumer(MarketPricer pricer) : IConsumer<Batch<TaskSubmitted>>
-{
-    public Task Consume(ConsumeContext<Batch<TaskSubmitted>> context) =>
-        pricer.Quote(context.Message.ToList(), context.CancellationToken);
-}
-
-public sealed class PriceUpdateConsumer(MarketPricer pricer) : IConsumer<Batch<PaymentCharged>>
-{
-    public Task Consume(ConsumeContext<Batch<PaymentCharged>> context) =>
-        pricer.Update(context.Message.ToList(), context.CancellationToken);
-}

@@ -34,15 +34,3 @@ public sealed partial class MarketPricing
 
     public PricerState State() => new(ImmutableArray.Create(Weights), Updates);
 }
-
-/// <summary>Marks a task as quoted (its id is the task id): a redelivered TaskSubmitted is recognised.</summary>
-public sealed class PricedTask : ITaskMarker
-{
-    public string Id { get; set; } = "";
-}
-
-/// <summary>Marks a task's revenue curve as applied: each price update is applied exactly once.</summary>
-public sealed class AppliedUpdate : ITaskMarker
-{
-    public string Id { get; set; } = "";
-}
