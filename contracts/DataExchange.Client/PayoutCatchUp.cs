@@ -5,7 +5,7 @@ using DataExchange.Contracts;
 using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 
-namespace DataExchange.Cli.Market;
+namespace DataExchange.Client;
 
 /// <summary>
 /// A seller's payment lines from the payout service's log (GET /sellers/{id}/payouts?after=CURSOR&amp;limit=N), page after
