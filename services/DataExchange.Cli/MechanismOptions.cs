@@ -30,12 +30,12 @@ public sealed class MechanismOptions
     private readonly Option<double> _fee = Opt.Double("--fee", 0, "the market's fee, a fraction of each charge");
     private readonly Option<int> _expected = Opt.Int("--expected-tasks", D.ExpectedTasks, 1, int.MaxValue,
         "N that sets the price grid and MWU rate (dx simulate: default the number of buyers)");
-    private readonly Option<AllocationKind> _allocation = Opt.Setting("--allocation", D.Allocation,
-        "how AF* degrades the data for a bid below the price: noise X + max(0, p - b) sigma E (Ex. 4.1), or sampling (Ex. 4.2)");
-    private readonly Option<TaskKind> _task = Opt.Setting("--task", D.TaskKind,
-        "regression, or classification: targets are class labels (synthetic buyers cut into --classes classes by quantile)");
-    private readonly Option<SimilarityKind> _similarity = Opt.Setting("--similarity", D.Similarity,
-        "PD_B*'s SM: cosine (|cos|) or hellinger (1 - Hellinger distance of the sellers' Gaussian fits, Ex. 4.4)");
+    private readonly Option<AllocationKind?> _allocation = Opt.Setting<AllocationKind>("--allocation",
+        "how AF* degrades the data for a bid below the price: noise (default) X + max(0, p - b) sigma E (Ex. 4.1), or sampling (Ex. 4.2)");
+    private readonly Option<TaskKind?> _task = Opt.Setting<TaskKind>("--task",
+        "regression (default), or classification: targets are class labels (synthetic buyers cut into --classes classes by quantile)");
+    private readonly Option<SimilarityKind?> _similarity = Opt.Setting<SimilarityKind>("--similarity",
+        "PD_B*'s SM: cosine (|cos|, default) or hellinger (1 - Hellinger distance of the sellers' Gaussian fits, Ex. 4.4)");
 
     private Option[] All => [_perms, _eps, _delta, _relative, _antithetic, _stratified, _exact, _lambda, _rule, _renormalise, _threshold, _ridge,
         _points, _fee, _expected, _allocation, _task, _similarity];
@@ -75,9 +75,9 @@ public sealed class MechanismOptions
             IntegralPoints = r.GetValue(_points),
             MarketFeeRate = (decimal)r.GetValue(_fee),
             ExpectedTasks = r.GetValue(_expected),
-            Allocation = r.GetValue(_allocation),
-            TaskKind = r.GetValue(_task),
-            Similarity = r.GetValue(_similarity),
+            Allocation = r.GetValue(_allocation) ?? D.Allocation,
+            TaskKind = r.GetValue(_task) ?? D.TaskKind,
+            Similarity = r.GetValue(_similarity) ?? D.Similarity,
         };
         return new Parsed(parameters, All.Any(r.Given), r.Given(_expected));
     }

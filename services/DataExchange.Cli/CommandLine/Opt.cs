@@ -54,12 +54,12 @@ internal static class Opt
             ? t : Error<DateTimeOffset?>(r, $"{name}: '{Token(r)}' is not {example}", null),
     };
 
-    /// <summary>One of a market setting's names (SettingNames), e.g. --allocation noise|sampling.</summary>
-    public static Option<T> Setting<T>(string name, T fallback, string description) where T : struct, Enum => new(name)
+    /// <summary>One of a market setting's names (SettingNames), e.g. --allocation noise|sampling; null when not given.</summary>
+    public static Option<T?> Setting<T>(string name, string description) where T : struct, Enum => new(name)
     {
-        Description = description, HelpName = string.Join("|", DataExchange.Mechanism.SettingNames.Names<T>()), DefaultValueFactory = _ => fallback,
+        Description = description, HelpName = string.Join("|", DataExchange.Mechanism.SettingNames.Names<T>()),
         CustomParser = r => DataExchange.Mechanism.SettingNames.TryParse<T>(Token(r), out var value) ? value
-            : Error(r, $"{name}: '{Token(r)}' is not one of {string.Join(", ", DataExchange.Mechanism.SettingNames.Names<T>())}", fallback),
+            : Error<T?>(r, $"{name}: '{Token(r)}' is not one of {string.Join(", ", DataExchange.Mechanism.SettingNames.Names<T>())}", null),
     };
 
     /// <summary>Whether the option was on the command line (not its default).</summary>
