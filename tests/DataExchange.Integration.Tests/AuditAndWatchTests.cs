@@ -130,7 +130,7 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
             "jsonb_set(data, '{Charge}', to_jsonb((data->>'Charge')::numeric + 0.00000001))", "PaymentCharged.Charge", ct);
         // The price index the market drew, one grid step off (the allocation is recomputed at the recomputed draw, so
         // only the draw differs): the pricing stage is compared too.
-        await Tampered(EventLog.Pricing, ids[6], "task_priced", "true",
+        await Tampered(EventLog.Pricing, ids[2], "task_priced", "true",
             "jsonb_set(data, '{PriceIndex}', to_jsonb((data->>'PriceIndex')::int + 1))", "TaskPriced.PriceIndex", ct,
             "jsonb_set(data, '{PriceIndex}', to_jsonb((data->>'PriceIndex')::int - 1))");
     });

@@ -12,9 +12,7 @@ internal static class AllocationAudit
 {
     public static AllocationOutcome Recompute(RecordedTask t, FeatureSet features, PriceQuote quote, List<string> notes)
     {
-        var terms = t.Allocated.Terms;
-        if (terms is null) notes.Add("FeaturesAllocated records no MechanismTerms (an older event): the allocation is recomputed with the default terms");
-        var parameters = Terms.Apply(terms is null ? MarketParameters.Default : Terms.Apply(MarketParameters.Default, terms), t.Priced.Grid);
+        var parameters = Terms.Apply(TaskAudit.Parameters(t.Allocated.Terms, "FeaturesAllocated", "allocation", notes), t.Priced.Grid);
         return MarketTask.Allocate(features, t.Submitted.Target, t.Submitted.Bid, quote, TaskSeeds.FromTaskSeed(t.Priced.Seed).Noise,
             PriceGrid.Create(parameters), parameters);
     }

@@ -1,5 +1,4 @@
 using DataExchange.Mechanism;
-using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Audit;
 
@@ -11,9 +10,7 @@ internal static class PayoutAudit
 {
     public static SettlementOutcome Recompute(RecordedTask t, FeatureSet features, AllocationOutcome a, List<string> notes)
     {
-        var terms = t.Settled.Terms;
-        if (terms is null) notes.Add("TaskSettled records no MechanismTerms (an older event): the settlement is recomputed with the default terms");
-        var parameters = terms is null ? MarketParameters.Default : Terms.Apply(MarketParameters.Default, terms);
+        var parameters = TaskAudit.Parameters(t.Settled.Terms, "TaskSettled", "settlement", notes);
         return MarketTask.Settle(features, t.Submitted.Target, t.Submitted.Bid, a.Price, a.Charge, TaskSeeds.FromTaskSeed(t.Priced.Seed), parameters);
     }
 

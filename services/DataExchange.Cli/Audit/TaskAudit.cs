@@ -1,5 +1,6 @@
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
+using DataExchange.ServiceDefaults;
 
 namespace DataExchange.Cli.Audit;
 
@@ -42,6 +43,14 @@ public static class TaskAudit
             $"(price {seeds.Price}, noise {seeds.Noise}, permutations {seeds.Permutations}), market version {priced.MarketVersion}");
         notes.Insert(1, $"terms: allocation {TermsText(t.Allocated.Terms)}; settlement {TermsText(t.Settled.Terms)}");
         return new TaskAuditResult(taskId, c.List, notes);
+    }
+
+    /// <summary>The parameters a stage recorded its terms with (an older event without terms: the defaults, said in a note).</summary>
+    internal static MarketParameters Parameters(MechanismTerms? terms, string recordedIn, string stage, List<string> notes)
+    {
+        if (terms is not null) return Terms.Apply(MarketParameters.Default, terms);
+        notes.Add($"{recordedIn} records no MechanismTerms (an older event): the {stage} is recomputed with the default terms");
+        return MarketParameters.Default;
     }
 
     private static string Format(double v) => AuditChecks.Format(v);
