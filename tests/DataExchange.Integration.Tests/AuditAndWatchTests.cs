@@ -111,6 +111,9 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         }
     });
 
+    // Mutations watched failing (the audit reading through Marten, one recompute per stage): AuditChecks.Decimal taking
+    // every decimal as agreeing (the SellerPaid amount tamper went unnoticed: Assert.False(result.Passed) failed), and
+    // PricingAudit not comparing TaskPriced.PriceIndex (the first three tampers passed, the price index one failed).
     [Fact]
     public Task Audit_OfATamperedEvent_FailsNamingTheField() => market.Run(async () =>
     {
