@@ -1,4 +1,5 @@
 using DataExchange.Cli.Market;
+using DataExchange.Client;
 using MassTransit;
 using Npgsql;
 using RabbitMQ.Client.Exceptions;

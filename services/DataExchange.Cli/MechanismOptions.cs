@@ -1,3 +1,4 @@
+using System.CommandLine;
 using DataExchange.Mechanism;
 
 namespace DataExchange.Cli;
@@ -8,9 +9,38 @@ namespace DataExchange.Cli;
 /// --payout-rule (or --renormalise), --similarity-threshold, --ridge, --integral-points, --fee, --expected-tasks, and the
 /// paper's other settings --allocation (noise, sampling), --task (regression, classification), --similarity (cosine, hellinger).
 /// </summary>
-public static class MechanismOptions
+public sealed class MechanismOptions
 {
-    public static readonly string[] Flags = ["--antithetic", "--stratified", "--exact-shapley", "--renormalise"];
+    private static readonly MarketParameters D = MarketParameters.Default;
+    private readonly Option<int> _perms = Opt.Int("--perms", D.ShapleyPermutations, 1, int.MaxValue, "Shapley permutations per task (PD_A*)");
+    private readonly Option<double?> _eps = Opt.OptionalDouble("--shapley-eps", "with --shapley-delta D: sample until the max error < E w.p. 1 - D");
+    private readonly Option<double?> _delta = Opt.OptionalDouble("--shapley-delta", "see --shapley-eps");
+    private readonly Option<double?> _relative = Opt.OptionalDouble("--shapley-relative",
+        "sample until every seller's standard error is at most R / M of the task's total gain (e.g. 0.05); reports K used");
+    private readonly Option<bool> _antithetic = Opt.Flag("--antithetic", "permutations in antithetic pairs (each with its reverse)");
+    private readonly Option<bool> _stratified = Opt.Flag("--stratified", "with --shapley-relative: sample positions instead of whole permutations");
+    private readonly Option<bool> _exact = Opt.Flag("--exact-shapley", "exact Shapley over all coalitions (M <= 24) instead of Monte Carlo");
+    private readonly Option<double> _lambda = Opt.Double("--lambda", D.RobustnessLambda, "PD_B*'s similarity penalty (default ln 2)");
+    private readonly Option<string?> _rule = Opt.Text("--payout-rule", "RULE",
+        $"how each charge is split: {string.Join(", ", PayoutRules.Names)} (README, \"Payout rules\"; default paper)");
+    private readonly Option<bool> _renormalise = Opt.Flag("--renormalise", "the same as --payout-rule renormalised");
+    private readonly Option<double> _threshold = Opt.Double("--similarity-threshold", D.SimilarityThreshold, "tau of the thresholded rule");
+    private readonly Option<double> _ridge = Opt.Double("--ridge", D.RidgeAlpha, "ridge penalty on standardised features (0 = OLS)");
+    private readonly Option<int> _points = Opt.Int("--integral-points", D.IntegralPoints, 2, int.MaxValue, "gain evaluations per RF*");
+    private readonly Option<double> _fee = Opt.Double("--fee", 0, "the market's fee, a fraction of each charge");
+    private readonly Option<int> _expected = Opt.Int("--expected-tasks", D.ExpectedTasks, 1, int.MaxValue,
+        "N that sets the price grid and MWU rate (dx simulate: default the number of buyers)");
+    private readonly Option<AllocationKind?> _allocation = Opt.Setting<AllocationKind>("--allocation",
+        "how AF* degrades the data for a bid below the price: noise (default) X + max(0, p - b) sigma E (Ex. 4.1), or sampling (Ex. 4.2)");
+    private readonly Option<TaskKind?> _task = Opt.Setting<TaskKind>("--task",
+        "regression (default), or classification: targets are class labels (synthetic buyers cut into --classes classes by quantile)");
+    private readonly Option<SimilarityKind?> _similarity = Opt.Setting<SimilarityKind>("--similarity",
+        "PD_B*'s SM: cosine (|cos|, default) or hellinger (1 - Hellinger distance of the sellers' Gaussian fits, Ex. 4.4)");
+
+    private Option[] All => [_perms, _eps, _delta, _relative, _antithetic, _stratified, _exact, _lambda, _rule, _renormalise, _threshold, _ridge,
+        _points, _fee, _expected, _allocation, _task, _similarity];
+
+    public Command AddTo(Command command) => command.With(All);
 
     /// <summary>What the options say, whether any was given, and whether --expected-tasks was (its default is the caller's).</summary>
     public sealed record Parsed(MarketParameters Parameters, bool AnyGiven, bool ExpectedTasksGiven)
@@ -24,54 +54,47 @@ public static class MechanismOptions
         }
     }
 
-    public static Parsed Parse(Arguments a)
+    public Parsed Parse(ParseResult r)
     {
-        var d = MarketParameters.Default;
-        string[] names = ["--perms", "--shapley-eps", "--shapley-delta", "--shapley-relative", "--lambda", "--payout-rule", "--similarity-threshold",
-            "--ridge", "--integral-points", "--fee", "--expected-tasks", "--allocation", "--task", "--similarity"];
-        var given = names.Where(n => a.String(n) is not null).ToHashSet();
-        var exact = a.Flag("--exact-shapley");
-        var antithetic = a.Flag("--antithetic");
-        var stratified = a.Flag("--stratified");
-        var renormalise = a.Flag("--renormalise");
-        if (given.Contains("--shapley-eps") != given.Contains("--shapley-delta")) throw new UsageException("--shapley-eps and --shapley-delta go together");
-        if (given.Contains("--shapley-relative") && given.Contains("--shapley-eps"))
-            throw new UsageException("--shapley-relative takes the place of --shapley-eps/--shapley-delta");
-        var parameters = d with
+        var eps = r.GetValue(_eps);
+        var relative = r.GetValue(_relative);
+        if ((eps is null) != (r.GetValue(_delta) is null)) throw new UsageException("--shapley-eps and --shapley-delta go together");
+        if (relative is not null && eps is not null) throw new UsageException("--shapley-relative takes the place of --shapley-eps/--shapley-delta");
+        var parameters = D with
         {
-            ShapleyPermutations = a.Int("--perms", d.ShapleyPermutations, 1),
-            ShapleyTarget = given.Contains("--shapley-eps") ? new ShapleyAccuracy(a.Double("--shapley-eps", 0), a.Double("--shapley-delta", 0)) : null,
-            ShapleyRelativeError = given.Contains("--shapley-relative") ? a.Double("--shapley-relative", 0) : null,
-            ShapleyAntithetic = antithetic,
-            ShapleyStratified = stratified,
-            ExactShapley = exact,
-            RobustnessLambda = a.Double("--lambda", d.RobustnessLambda),
-            PayoutRule = ParseRule(a.String("--payout-rule"), renormalise),
-            SimilarityThreshold = a.Double("--similarity-threshold", d.SimilarityThreshold),
-            RidgeAlpha = a.Double("--ridge", d.RidgeAlpha),
-            IntegralPoints = a.Int("--integral-points", d.IntegralPoints, 2),
-            MarketFeeRate = (decimal)a.Double("--fee", 0),
-            ExpectedTasks = a.Int("--expected-tasks", d.ExpectedTasks, 1),
-            Allocation = Setting(a, "--allocation", d.Allocation),
-            TaskKind = Setting(a, "--task", d.TaskKind),
-            Similarity = Setting(a, "--similarity", d.Similarity),
+            ShapleyPermutations = r.GetValue(_perms),
+            ShapleyTarget = eps is { } e ? new ShapleyAccuracy(e, r.GetValue(_delta)!.Value) : null,
+            ShapleyRelativeError = relative,
+            ShapleyAntithetic = r.GetValue(_antithetic),
+            ShapleyStratified = r.GetValue(_stratified),
+            ExactShapley = r.GetValue(_exact),
+            RobustnessLambda = r.GetValue(_lambda),
+            PayoutRule = ParseRule(r.GetValue(_rule), r.GetValue(_renormalise)),
+            SimilarityThreshold = r.GetValue(_threshold),
+            RidgeAlpha = r.GetValue(_ridge),
+            IntegralPoints = r.GetValue(_points),
+            MarketFeeRate = (decimal)r.GetValue(_fee),
+            ExpectedTasks = r.GetValue(_expected),
+            Allocation = r.GetValue(_allocation) ?? D.Allocation,
+            TaskKind = r.GetValue(_task) ?? D.TaskKind,
+            Similarity = r.GetValue(_similarity) ?? D.Similarity,
         };
-        return new Parsed(parameters, given.Count > 0 || exact || antithetic || stratified || renormalise, given.Contains("--expected-tasks"));
+        return new Parsed(parameters, All.Any(r.Given), r.Given(_expected));
     }
 
-    private static T Setting<T>(Arguments a, string option, T fallback) where T : struct, Enum =>
-        a.String(option) is not { } name ? fallback
-            : SettingNames.TryParse<T>(name, out var value) ? value
-            : throw new UsageException($"{option}: '{name}' is not one of {string.Join(", ", SettingNames.Names<T>())}");
-
+    /// <summary>--payout-rule NAME; --renormalise is kept as another spelling of --payout-rule renormalised.</summary>
     internal static PayoutRule ParseRule(string? name, bool renormalise)
     {
-        if (name is null) return renormalise ? PayoutRule.Renormalised : MarketParameters.Default.PayoutRule;
-        PayoutRule rule;
-        try { rule = PayoutRules.Parse(name); }
-        catch (ArgumentException) { throw new UsageException($"--payout-rule: '{name}' is not a payout rule (one of {string.Join(", ", PayoutRules.Names)})"); }
+        if (name is null) return renormalise ? PayoutRule.Renormalised : D.PayoutRule;
+        var rule = PayoutRuleNamed(name, "--payout-rule");
         if (renormalise && rule != PayoutRule.Renormalised)
             throw new UsageException($"--renormalise means --payout-rule renormalised, not {PayoutRules.Name(rule)}");
         return rule;
+    }
+
+    internal static PayoutRule PayoutRuleNamed(string name, string option)
+    {
+        try { return PayoutRules.Parse(name); }
+        catch (ArgumentException) { throw new UsageException($"{option}: '{name}' is not a payout rule (one of {string.Join(", ", PayoutRules.Names)})"); }
     }
 }

@@ -1,6 +1,6 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using DataExchange.Mechanism;
 
 namespace DataExchange.Cli;
@@ -13,8 +13,6 @@ namespace DataExchange.Cli;
 /// </summary>
 public static class PayoutRulesCommand
 {
-    private static readonly HashSet<string> Flags = ["--no-progress"];
-
     /// <summary>
     /// The copies' noise levels, as fractions of the copied series' standard deviation (0 = exact copies). 0.5 is past
     /// where the thresholded rule stops seeing a copy (|cos| = 1 / sqrt(1 + 0.5^2) = 0.894 &lt; tau = 0.9).
@@ -23,57 +21,63 @@ public static class PayoutRulesCommand
 
     public static IReadOnlyList<int> CopyCounts { get; } = [1, 2, 4];
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var a = new Arguments(args, Flags);
-        var seed = a.ULong("--seed", 42);
-        var sellers = a.Int("--sellers", 20, 1, 1000);
-        var steps = a.Int("--steps", 400, 8, 1_000_000);
-        var buyers = a.Int("--buyers", 120, 1, 1_000_000);
-        var perms = a.Int("--perms", 200, 1);
-        var exactTasks = a.Int("--exact-tasks", 2, 0, 1000);
-        var copySellers = a.Int("--copy-sellers", 12, 2, Shapley.MaxExactSellers - CopyCounts.Max());
-        var copyTasks = a.Int("--copy-tasks", 60, 1, 100_000);
-        var copySeed = a.ULong("--copy-seed", 7);
-        var lambda = a.Double("--lambda", Math.Log(2));
-        var threshold = a.Double("--similarity-threshold", MarketParameters.Default.SimilarityThreshold);
-        var ruleNames = a.String("--rules");
-        var noiseText = a.String("--copy-noise");
-        var noProgress = a.Flag("--no-progress");
-        a.RejectUnknown();
-        if (exactTasks > 0 && sellers > Shapley.MaxExactSellers)
-            throw new UsageException($"--exact-tasks: exact Shapley takes at most {Shapley.MaxExactSellers} sellers, not {sellers} (or --exact-tasks 0)");
+        var seed = Opt.ULong("--seed", 42, "the seed scenario's seed (as for simulate)");
+        var sellers = Opt.Int("--sellers", 20, 1, 1000, "the seed scenario's sellers");
+        var steps = Opt.Int("--steps", 400, 8, 1_000_000, "every series' length (both experiments)");
+        var buyers = Opt.Int("--buyers", 120, 1, 1_000_000, "the seed scenario's buyer tasks");
+        var perms = Opt.Int("--perms", 200, 1, int.MaxValue, "Shapley permutations per task of the seed scenario");
+        var exactTasks = Opt.Int("--exact-tasks", 2, 0, 1000, "tasks of the seed scenario also settled with exact Shapley, timed");
+        var copySellers = Opt.Int("--copy-sellers", 12, 2, Shapley.MaxExactSellers - CopyCounts.Max(), "sellers of the copy experiments' market before copying");
+        var copyTasks = Opt.Int("--copy-tasks", 60, 1, 100_000, "tasks of the copy experiments");
+        var copySeed = Opt.ULong("--copy-seed", 7, "the copy experiments' seed");
+        var lambda = Opt.Double("--lambda", Math.Log(2), "PD_B*'s similarity penalty (default ln 2)");
+        var threshold = Opt.Double("--similarity-threshold", MarketParameters.Default.SimilarityThreshold, "tau of the thresholded rule");
+        var rules = Opt.Text("--rules", "a,b", "only these rules (default all)");
+        var noise = Opt.Text("--copy-noise", "a,b", "the copies' noise levels, fractions of the series' s.d. (default 0,0.05,0.1,0.3,0.5)");
+        var noProgress = Opt.Flag("--no-progress", "no progress bars");
+        var command = new Command("payout-rules", "the table comparing the payout rules (README, \"Payout rules\"), from seeded runs: per rule the share of " +
+            "the charge paid on the seed scenario, ms per task, and a copier's total payout with 1, 2, 4 copies over without")
+            .With(seed, sellers, steps, buyers, perms, exactTasks, copySellers, copyTasks, copySeed, lambda, threshold, rules, noise, noProgress);
+        command.SetAction(r => Run(r, new PayoutRulesTable.Setup(r.GetValue(sellers), r.GetValue(steps), r.GetValue(buyers), r.GetValue(seed), r.GetValue(perms),
+                r.GetValue(exactTasks), r.GetValue(copySellers), r.GetValue(copyTasks), r.GetValue(copySeed),
+                new MarketParameters { ShapleyPermutations = r.GetValue(perms), RobustnessLambda = r.GetValue(lambda), SimilarityThreshold = r.GetValue(threshold),
+                    ExpectedTasks = r.GetValue(buyers) }),
+            r.GetValue(rules), r.GetValue(noise), r.GetValue(noProgress)));
+        return command;
+    }
+
+    private static int Run(ParseResult r, PayoutRulesTable.Setup setup, string? ruleNames, string? noiseText, bool noProgress)
+    {
+        var (stdout, stderr) = (r.Out(), r.Err());
+        if (setup.ExactTasks > 0 && setup.Sellers > Shapley.MaxExactSellers)
+            throw new UsageException($"--exact-tasks: exact Shapley takes at most {Shapley.MaxExactSellers} sellers, not {setup.Sellers} (or --exact-tasks 0)");
         var rules = ruleNames is null ? PayoutRules.All.ToArray()
-            : ruleNames.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ParseRule).Distinct().ToArray();
+            : ruleNames.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(n => MechanismOptions.PayoutRuleNamed(n, "--rules")).Distinct().ToArray();
         if (rules.Length == 0) throw new UsageException("--rules: name at least one payout rule");
         var noiseLevels = noiseText is null ? NoiseLevels : noiseText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && v >= 0 ? v
                 : throw new UsageException($"--copy-noise: '{x}' is not a number >= 0")).Distinct().ToArray();
         if (noiseLevels.Count == 0) throw new UsageException("--copy-noise: name at least one noise level (0 = exact copies)");
-        var parameters = new MarketParameters { ShapleyPermutations = perms, RobustnessLambda = lambda, SimilarityThreshold = threshold, ExpectedTasks = buyers };
+        var parameters = setup.Parameters;
         try { parameters.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new UsageException($"{e.ParamName}: {e.Message.Split(" (Parameter")[0]}"); }
 
         var progress = !noProgress && !Console.IsErrorRedirected;
-        var scenario = SyntheticMarket.Generate(sellers, steps, buyers, seed);
+        var scenario = SyntheticMarket.Generate(setup.Sellers, setup.Steps, setup.Buyers, setup.Seed);
         var seedRows = new List<SeedScenarioRow>();
         foreach (var rule in rules)
         {
-            var bar = progress ? new ProgressBar(stderr, buyers + exactTasks, $"seed scenario, {PayoutRules.Name(rule)}") : null;
-            seedRows.Add(SeedScenario(scenario, parameters with { PayoutRule = rule }, seed, exactTasks, bar));
+            var bar = progress ? new ProgressBar(stderr, setup.Buyers + setup.ExactTasks, $"seed scenario, {PayoutRules.Name(rule)}") : null;
+            seedRows.Add(SeedScenario(scenario, parameters with { PayoutRule = rule }, setup.Seed, setup.ExactTasks, bar));
             bar?.Done();
         }
-        var study = CopyStudy(SyntheticMarket.Generate(copySellers, steps, copyTasks, copySeed), parameters, rules, copySeed,
-            progress ? new ProgressBar(stderr, copyTasks, "copies") : null, noiseLevels);
-
-        stdout.Write(Table(seedRows, study, new TableSetup(sellers, steps, buyers, seed, perms, exactTasks, copySellers, copyTasks, copySeed, parameters)));
+        var study = CopyStudy(SyntheticMarket.Generate(setup.CopySellers, setup.Steps, setup.CopyTasks, setup.CopySeed), parameters, rules, setup.CopySeed,
+            progress ? new ProgressBar(stderr, setup.CopyTasks, "copies") : null, noiseLevels);
+        stdout.Write(PayoutRulesTable.Render(seedRows, study, setup));
         return 0;
-    }
-
-    private static PayoutRule ParseRule(string name)
-    {
-        try { return PayoutRules.Parse(name); }
-        catch (ArgumentException) { throw new UsageException($"--rules: '{name}' is not a payout rule (one of {string.Join(", ", PayoutRules.Names)})"); }
     }
 
     /// <summary>One rule on the seed scenario.</summary>
@@ -217,59 +221,4 @@ public static class PayoutRulesCommand
             if (values[i] > values[best]) best = i;
         return best;
     }
-
-    public sealed record TableSetup(int Sellers, int Steps, int Buyers, ulong Seed, int Perms, int ExactTasks, int CopySellers, int CopyTasks, ulong CopySeed, MarketParameters Parameters);
-
-    /// <summary>The two tables, in Markdown (README pastes them as they are).</summary>
-    public static string Table(IReadOnlyList<SeedScenarioRow> seedRows, CopyStudyResult study, TableSetup setup)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        sb.AppendLine(string.Format(inv, "Seed scenario: M = {0}, T = {1}, N = {2}, seed {3}, K = {4} permutations (the dx simulate defaults); lambda = {5:0.####}, tau = {6}.",
-            setup.Sellers, setup.Steps, setup.Buyers, setup.Seed, setup.Perms, setup.Parameters.RobustnessLambda, setup.Parameters.SimilarityThreshold));
-        sb.AppendLine(string.Format(inv, "Copies: {0} tasks on a market of {1} sellers (T = {2}, seed {3}; {4} sellers with 4 copies), exact Shapley, charge held at {5}; the copier is the seller with the largest PD_A* share.",
-            study.Tasks, setup.CopySellers, setup.Steps, setup.CopySeed, setup.CopySellers + CopyCounts.Max(), StudyCharge));
-        sb.AppendLine();
-        var exactHeader = setup.ExactTasks > 0 ? string.Format(inv, " exact settlement, M = {0} (ms, {1} tasks) |", setup.Sellers, setup.ExactTasks) : "";
-        sb.AppendLine($"| rule | paid to sellers (seed) | ms per task (K = {setup.Perms}) |{exactHeader} exact copies |");
-        sb.AppendLine("|---|---:|---:|" + (setup.ExactTasks > 0 ? "---:|" : "") + "---|");
-        foreach (var row in seedRows)
-        {
-            var paid = row.Charged == 0 ? 0.0 : (double)(row.Paid / row.Charged);
-            var exact = row.ExactSettleMs is { } ms ? string.Format(inv, " {0:0.0} |", ms) : setup.ExactTasks > 0 ? " - |" : "";
-            sb.AppendLine(string.Format(inv, "| {0} | {1:0.0} % ({2:0.0000} of {3:0.0000}) | {4:0.00} |{5} {6} |",
-                PayoutRules.Name(row.Rule), 100 * paid, row.Paid, row.Charged, row.MsPerTask, exact, Verdict(study, row.Rule)));
-        }
-        sb.AppendLine();
-        sb.AppendLine(string.Format(inv, "The copier's payout with copies over its payout without, summed over the {0} tasks (in brackets: the tasks in which copying raised it):", study.Tasks));
-        sb.AppendLine();
-        sb.AppendLine("| rule | copies' noise (of the series' s.d.) | " + string.Join(" | ", CopyCounts.Select(CopiesText)) + " |");
-        sb.AppendLine("|---|---|" + string.Concat(CopyCounts.Select(_ => "---:|")));
-        foreach (var rule in seedRows.Select(r => r.Rule))
-            foreach (var noise in study.Results.Select(r => r.Noise).Distinct().Order())
-            {
-                var cells = CopyCounts.Select(c => study.Results.Single(r => r.Rule == rule && r.Noise == noise && r.Copies == c))
-                    .Select(r => string.Format(inv, "{0:0.000} ({1})", r.Ratio, r.Raised));
-                sb.AppendLine($"| {PayoutRules.Name(rule)} | {(noise == 0 ? "exact" : noise.ToString(inv))} | {string.Join(" | ", cells)} |");
-            }
-        return sb.ToString();
-    }
-
-    /// <summary>Whether exact copies raise the copier's total: on average over the tasks, and in how many tasks.</summary>
-    public static string Verdict(CopyStudyResult study, PayoutRule rule)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        var exact = study.Results.Where(r => r.Rule == rule && r.Noise == 0 && r.Tasks > 0).OrderBy(r => r.Copies).ToList();
-        if (exact.Count == 0) return "-";
-        var worst = exact.MaxBy(r => r.Ratio)!;
-        var raised = exact.Max(r => r.Raised);
-        var n = worst.Tasks;
-        if (worst.Ratio > 1.0)
-            return string.Format(inv, "REWARDED: x{0:0.000} with {1}, raised in up to {2} of {3} tasks", worst.Ratio, CopiesText(worst.Copies), raised, n);
-        return raised == 0
-            ? string.Format(inv, "never rewarded: at most x{0:0.000}, raised in no task", worst.Ratio)
-            : string.Format(inv, "not on the whole: at most x{0:0.000}, but raised in up to {1} of {2} tasks", worst.Ratio, raised, n);
-    }
-
-    private static string CopiesText(int copies) => copies == 1 ? "1 copy" : $"{copies} copies";
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -8,31 +9,51 @@ namespace DataExchange.Cli;
 /// <summary><c>dx simulate</c>: the whole market in process, task after task, as the seed report ran it.</summary>
 public static class SimulateCommand
 {
-    private static readonly HashSet<string> Flags = ["--json", "--no-progress", .. MechanismOptions.Flags];
-
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    /// <summary>The scenario's options, shared with <c>dx market run</c> (there --seed makes only the data).</summary>
+    internal sealed class ScenarioOptions(int maxSteps, int minSteps)
     {
-        var a = new Arguments(args, Flags);
-        var marketPath = a.String("--market");
-        var seed = a.ULong("--seed", 42);
-        var sellers = a.Int("--sellers", 20, 1, 1000);
-        var steps = a.Int("--steps", 400, 4, 10_000_000);
-        var buyers = a.Int("--buyers", 120, 0, 10_000_000);
-        var muMin = a.Double("--mu-min", 1.0);
-        var muMax = a.Double("--mu-max", 2.0);
-        var mechanism = MechanismOptions.Parse(a);
-        var json = a.Flag("--json");
-        var noProgress = a.Flag("--no-progress");
-        var top = a.Int("--top", 5, 0);
-        var classes = a.Int("--classes", 3, 2, Classification.MaxClasses);
-        a.RejectUnknown();
+        public readonly Option<string?> Market = Opt.Text("--market", "FILE", "sellers and buyers from a JSON file instead of a synthetic market");
+        public readonly Option<ulong> Seed = Opt.ULong("--seed", 42, "market seed: the data, prices, noise and permutations");
+        public readonly Option<int> Sellers = Opt.Int("--sellers", 20, 1, 1000, "synthetic market: number of sellers");
+        public readonly Option<int> Steps = Opt.Int("--steps", 400, minSteps, maxSteps, "synthetic market: length of every series");
+        public readonly Option<double> MuMin = Opt.Double("--mu-min", 1.0, "synthetic market: valuations mu ~ U[mu-min, mu-max]");
+        public readonly Option<double> MuMax = Opt.Double("--mu-max", 2.0, "see --mu-min");
+        public readonly Option<int> Classes = Opt.Int("--classes", 3, 2, Classification.MaxClasses, "with --task classification: classes the synthetic targets are cut into");
 
-        var scenario = marketPath is not null
-            ? MarketFile.Load(marketPath)
-            : SyntheticMarket.Generate(sellers, steps, buyers, seed, muMin, muMax);
+        public Command AddTo(Command c) => c.With(Market, Seed, Sellers, Steps, MuMin, MuMax, Classes);
+
+        /// <summary>The market file, or the synthetic market with <paramref name="buyers"/> buyers.</summary>
+        public MarketScenario Load(ParseResult r, int buyers) => r.GetValue(Market) is { } path
+            ? MarketFile.Load(path)
+            : SyntheticMarket.Generate(r.GetValue(Sellers), r.GetValue(Steps), buyers, r.GetValue(Seed), r.GetValue(MuMin), r.GetValue(MuMax));
+    }
+
+    public static Command Create()
+    {
+        var scenario = new ScenarioOptions(10_000_000, 4);
+        var buyers = Opt.Int("--buyers", 120, 0, 10_000_000, "synthetic market: number of buyer tasks");
+        var mechanism = new MechanismOptions();
+        var json = Opt.Flag("--json", "one JSON line per task, then a summary line");
+        var noProgress = Opt.Flag("--no-progress", "no progress bar even on a terminal");
+        var top = Opt.Int("--top", 5, 0, int.MaxValue, "sellers listed in the summary");
+        var command = new Command("simulate", "run a whole market in process (the mechanism library, no servers)");
+        mechanism.AddTo(scenario.AddTo(command)).With(buyers, json, noProgress, top);
+        command.SetAction(r =>
+        {
+            var terms = mechanism.Parse(r);
+            return Run(r, scenario.Load(r, r.GetValue(buyers)), r.GetValue(scenario.Market) is not null, r.GetValue(scenario.Seed), terms,
+                r.GetValue(scenario.Classes), r.GetValue(json), r.GetValue(noProgress), r.GetValue(top));
+        });
+        return command;
+    }
+
+    private static int Run(ParseResult r, MarketScenario scenario, bool fromFile, ulong seed, MechanismOptions.Parsed mechanism, int classes, bool json,
+        bool noProgress, int top)
+    {
+        var (stdout, stderr) = (r.Out(), r.Err());
         // N defaults to the number of buyers here (the services' default, 120, is the seed scenario's).
         var parameters = mechanism.Validated(Math.Max(1, scenario.Buyers.Count));
-        scenario = MarketFile.ForTaskKind(scenario, parameters.TaskKind, classes, marketPath is not null);
+        scenario = MarketFile.ForTaskKind(scenario, parameters.TaskKind, classes, fromFile);
         if (parameters.ExactShapley && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
             throw new UsageException($"--exact-shapley: {scenario.Sellers.Sellers} sellers, at most {Shapley.MaxExactSellers}");
         var market = new InProcessMarket(scenario.Sellers, parameters, seed);
@@ -131,7 +152,6 @@ public static class SimulateCommand
         _ => PayoutRules.Name(p.PayoutRule),
     };
 
-    /// <summary>--payout-rule NAME; --renormalise is kept as another spelling of --payout-rule renormalised.</summary>
     private static string TaskLine(int index, TaskOutcome o)
     {
         var al = o.Allocation;

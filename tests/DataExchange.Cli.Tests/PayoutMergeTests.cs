@@ -1,4 +1,4 @@
-using DataExchange.Cli.Market;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Settlement;
 using Xunit;

@@ -66,7 +66,7 @@ public class UnreachableTests
         // The bus check comes first and passes only with a broker, so this calls the catch-up client directly, as watch does.
         var port = ClosedPort();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        var catchUp = new Market.PayoutCatchUp(http, "seller-01", "seller:seller-01:x");
+        var catchUp = new DataExchange.Client.PayoutCatchUp(http, "seller-01", "seller:seller-01:x");
         var e = Assert.ThrowsAny<Exception>(() => catchUp.LinesAsync(0, null, CancellationToken.None).GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
         var stderr = new StringWriter(CultureInfo.InvariantCulture);
         Assert.Equal(6, Failures.Report(e, stderr));

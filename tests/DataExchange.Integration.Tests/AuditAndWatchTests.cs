@@ -111,6 +111,9 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         }
     });
 
+    // Mutations watched failing (the audit reading through Marten, one recompute per stage): AuditChecks.Decimal taking
+    // every decimal as agreeing (the SellerPaid amount tamper went unnoticed: Assert.False(result.Passed) failed), and
+    // PricingAudit not comparing TaskPriced.PriceIndex (the first three tampers passed, the price index one failed).
     [Fact]
     public Task Audit_OfATamperedEvent_FailsNamingTheField() => market.Run(async () =>
     {
@@ -128,10 +131,16 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         // The buyer's charge raised by one ledger unit (the recomputed split matches the settlement, so only the charge differs).
         await Tampered(EventLog.Allocation, ids[5], "payment_charged", "true",
             "jsonb_set(data, '{Charge}', to_jsonb((data->>'Charge')::numeric + 0.00000001))", "PaymentCharged.Charge", ct);
+        // The price index the market drew, one grid step off (the allocation is recomputed at the recomputed draw, so
+        // only the draw differs): the pricing stage is compared too.
+        await Tampered(EventLog.Pricing, ids[2], "task_priced", "true",
+            "jsonb_set(data, '{PriceIndex}', to_jsonb((data->>'PriceIndex')::int + 1))", "TaskPriced.PriceIndex", ct,
+            "jsonb_set(data, '{PriceIndex}', to_jsonb((data->>'PriceIndex')::int - 1))");
     });
 
     /// <summary>Applies <paramref name="update"/> to one event, audits (in process and through dx), and restores the event.</summary>
-    private async Task Tampered(string schema, Guid task, string type, string where, string update, string field, CancellationToken ct)
+    private async Task Tampered(string schema, Guid task, string type, string where, string update, string field, CancellationToken ct,
+        string? inverseUpdate = null)
     {
         Assert.True((await TaskAudit.RunAsync(market.Postgres, task, ct)).Passed, $"task {task} does not audit clean before tampering");
         await using var db = new NpgsqlConnection(market.Postgres);
@@ -153,7 +162,7 @@ public sealed class AuditAndWatchTests(AuditFixture market, ITestOutputHelper ou
         }
         finally
         {
-            var inverse = update.Replace("+ 0.00000001", "- 0.00000001", StringComparison.Ordinal);
+            var inverse = inverseUpdate ?? update.Replace("+ 0.00000001", "- 0.00000001", StringComparison.Ordinal);
             Assert.Equal(1, await Execute(db, $"update {schema}.mt_events set data = {inverse} where stream_id = @id and type = '{type}' and {where}", task, ct));
         }
         Assert.True((await TaskAudit.RunAsync(market.Postgres, task, ct)).Passed, $"task {task} does not audit clean after restoring");

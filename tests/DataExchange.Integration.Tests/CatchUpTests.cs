@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DataExchange.Cli.Market;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Participants;

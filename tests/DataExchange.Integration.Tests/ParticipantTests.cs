@@ -4,6 +4,7 @@ using System.Text.Json;
 using DataExchange.Cli;
 using DataExchange.Cli.Market;
 using DataExchange.Cli.Participants;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Mechanism;
@@ -77,8 +78,8 @@ public sealed class ParticipantTests(MarketFixture market, ITestOutputHelper out
         var clients = new Dictionary<string, MarketClient>();
         try
         {
-            foreach (var b in buyers) clients[b] = await MarketClient.ConnectAsParticipantAsync(credentials[b].AmqpUri, "buyer", b, market.IngestionUrl, market.Keys, ct);
-            foreach (var s in sellers) clients[s] = await MarketClient.ConnectAsParticipantAsync(credentials[s].AmqpUri, "seller", s, market.IngestionUrl, market.Keys, ct);
+            foreach (var b in buyers) clients[b] = await MarketClient.ConnectAsParticipantAsync(credentials[b].AmqpUri, "buyer", b, market.IngestionUrl, ct);
+            foreach (var s in sellers) clients[s] = await MarketClient.ConnectAsParticipantAsync(credentials[s].AmqpUri, "seller", s, market.IngestionUrl, ct);
 
             // Each buyer trades in its own name; buyer 1 also tries to trade in buyer 2's name.
             var marketId = Scenarios.NewMarketId("participants");

@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using DataExchange.Cli;
 using DataExchange.Cli.Market;
 using DataExchange.Cli.Reports;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Integration.Tests.Infrastructure;
 using DataExchange.Reports;

@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace DataExchange.Cli.Audit;
 
 /// <summary>
@@ -7,27 +9,40 @@ namespace DataExchange.Cli.Audit;
 public static class AuditCommand
 {
     public const int Differs = 4, Unavailable = 5;
-    private static readonly HashSet<string> Flags = ["--differences-only"];
 
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        var a = new Arguments(args, Flags);
-        var postgres = PostgresOption.From(a);
-        var differencesOnly = a.Flag("--differences-only");
-        if (a.Positional.Count != 2 || a.Positional[0] != "task") throw new UsageException("usage: dx audit task ID [--postgres CONNECTION] [--differences-only]");
-        if (!Guid.TryParse(a.Positional[1], out var taskId)) throw new UsageException($"'{a.Positional[1]}' is not a task id (a GUID)");
-        a.Positional.Clear();
-        a.RejectUnknown();
-        try
+        var task = new Argument<Guid>("ID")
         {
-            var result = TaskAudit.RunAsync(postgres, taskId).GetAwaiter().GetResult();
-            result.Print(stdout, differencesOnly);
-            return result.Passed ? 0 : Differs;
-        }
-        catch (AuditUnavailableException e)
+            Description = "the task's id",
+            CustomParser = r => Guid.TryParse(r.Tokens[0].Value, out var id) ? id : Error(r, $"'{r.Tokens[0].Value}' is not a task id (a GUID)"),
+        };
+        var postgres = ServerOptions.Postgres();
+        var differencesOnly = Opt.Flag("--differences-only", "print only the fields that differ");
+        var command = new Command("task", "recompute a settled task from its recorded inputs and seeds and compare every field (price, allocation, gain, " +
+            "charge, revenue curve, predictions, payouts, retained, fee) with the recorded events: exit 0 if all agree, 4 if any differ")
+            .With(task, postgres, differencesOnly);
+        command.SetAction(r =>
         {
-            stderr.WriteLine($"dx: cannot audit task {taskId}: {e.Message}");
-            return Unavailable;
-        }
+            var id = r.GetValue(task);
+            try
+            {
+                var result = TaskAudit.RunAsync(r.PostgresOf(postgres), id).GetAwaiter().GetResult();
+                result.Print(r.Out(), r.GetValue(differencesOnly));
+                return result.Passed ? 0 : Differs;
+            }
+            catch (AuditUnavailableException e)
+            {
+                r.Err().WriteLine($"dx: cannot audit task {id}: {e.Message}");
+                return Unavailable;
+            }
+        });
+        return command;
+    }
+
+    private static Guid Error(System.CommandLine.Parsing.ArgumentResult r, string message)
+    {
+        r.AddError(message);
+        return Guid.Empty;
     }
 }

@@ -1,3 +1,4 @@
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Participants;
 using DataExchange.ServiceDefaults;

@@ -14,12 +14,9 @@ namespace DataExchange.Cli.Market;
 /// </summary>
 public static class MarketTermsOptions
 {
-    public static readonly string[] Flags = MechanismOptions.Flags;
-
     /// <summary>The terms the options ask for, or null when none is given (the market then opens with the services' configuration).</summary>
-    public static OpenMarket? Parse(Arguments a, string marketId)
+    public static OpenMarket? Parse(MechanismOptions.Parsed mechanism, string marketId)
     {
-        var mechanism = MechanismOptions.Parse(a);
         if (!mechanism.AnyGiven) return null;
         var parameters = mechanism.Validated(MarketParameters.Default.ExpectedTasks);
         return new OpenMarket(marketId, Terms.Record(parameters),

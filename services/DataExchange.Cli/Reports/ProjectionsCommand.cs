@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using DataExchange.Reports;
@@ -11,29 +12,39 @@ namespace DataExchange.Cli.Reports;
 /// </summary>
 public static class ProjectionsCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        if (args.Length == 0) throw new UsageException("projections: expected 'rebuild' or 'benchmark' (see dx help)");
-        var a = new Arguments(args[1..], new HashSet<string>(["--keep", "--reuse"], StringComparer.Ordinal));
-        return args[0] switch
+        var postgres = ServerOptions.Postgres();
+        var only = Opt.Text("--schema", "payout|allocation|pricing", "only this schema's projections (default: all three)");
+        var timeout = Opt.Int("--timeout", 600, 1, int.MaxValue, "give up after S seconds");
+        var rebuild = new Command("rebuild", "drop every settlement projection and rebuild it from the events").With(postgres, only, timeout);
+        rebuild.SetAction(r =>
         {
-            "rebuild" => Rebuild(a, stdout),
-            "benchmark" => Benchmark(a, stdout),
-            _ => throw new UsageException($"projections: '{args[0]}' is not 'rebuild' or 'benchmark'"),
-        };
-    }
-
-    private static int Rebuild(Arguments a, TextWriter stdout)
-    {
-        var postgres = PostgresOption.From(a);
-        var only = a.String("--schema");
-        var timeout = a.Int("--timeout", 600, 1);
-        a.RejectUnknown();
-        if (only is not null && !SettlementProjections.Schemas.Contains(only))
-            throw new UsageException($"--schema: '{only}' holds no settlement projections (payout, allocation or pricing)");
-        var schemas = only is null ? SettlementProjections.Schemas : [only];
-        RebuildAsync(postgres, schemas, stdout, TimeSpan.FromSeconds(timeout), CancellationToken.None).GetAwaiter().GetResult();
-        return 0;
+            var schema = r.GetValue(only);
+            if (schema is not null && !SettlementProjections.Schemas.Contains(schema))
+                throw new UsageException($"--schema: '{schema}' holds no settlement projections (payout, allocation or pricing)");
+            RebuildAsync(r.PostgresOf(postgres), schema is null ? SettlementProjections.Schemas : [schema], r.Out(), TimeSpan.FromSeconds(r.GetValue(timeout)),
+                CancellationToken.None).GetAwaiter().GetResult();
+            return 0;
+        });
+        var benchPostgres = ServerOptions.Postgres();
+        var events = Opt.Int("--events", 1_000_000, 1, int.MaxValue, "events in the synthetic payout log");
+        var sellers = Opt.Int("--sellers", 20, 1, 1000, "sellers per task");
+        var benchSchema = Opt.Text("--schema", "S", "the schema it drops and fills (default bench_payout)");
+        var keep = Opt.Flag("--keep", "leave the schema in place afterwards");
+        var reuse = Opt.Flag("--reuse", "rebuild over the log a --keep run left, without seeding");
+        var benchTimeout = Opt.Int("--timeout", 1800, 1, int.MaxValue, "give up after S seconds");
+        var benchmark = new Command("benchmark", "time a rebuild over a synthetic payout log in its own schema")
+            .With(benchPostgres, events, sellers, benchSchema, keep, reuse, benchTimeout);
+        benchmark.SetAction(r =>
+        {
+            var schema = r.GetValue(benchSchema) ?? "bench_payout";
+            if (SettlementProjections.Schemas.Contains(schema)) throw new UsageException($"--schema: '{schema}' is a service's schema; the benchmark drops its schema");
+            BenchmarkAsync(r.PostgresOf(benchPostgres), schema, r.GetValue(events), r.GetValue(sellers), r.GetValue(keep), r.GetValue(reuse), r.Out(),
+                TimeSpan.FromSeconds(r.GetValue(benchTimeout)), CancellationToken.None).GetAwaiter().GetResult();
+            return 0;
+        });
+        return new Command("projections", "the settlement projections: rebuild them, or time a rebuild").With(rebuild, benchmark);
     }
 
     /// <summary>Rebuilds every projection of the given schemas (also what the tests call).</summary>
@@ -51,27 +62,12 @@ public static class ProjectionsCommand
         return results;
     }
 
-    private static int Benchmark(Arguments a, TextWriter stdout)
-    {
-        var postgres = PostgresOption.From(a);
-        var events = a.Int("--events", 1_000_000, 1);
-        var sellers = a.Int("--sellers", 20, 1, 1000);
-        var schema = a.String("--schema") ?? "bench_payout";
-        var keep = a.Flag("--keep");
-        var reuse = a.Flag("--reuse");
-        var timeout = a.Int("--timeout", 1800, 1);
-        a.RejectUnknown();
-        BenchmarkAsync(postgres, schema, events, sellers, keep, reuse, stdout, TimeSpan.FromSeconds(timeout), CancellationToken.None).GetAwaiter().GetResult();
-        return 0;
-    }
-
     private static async Task BenchmarkAsync(string postgres, string schema, int events, int sellers, bool keep, bool reuse, TextWriter stdout, TimeSpan timeout,
         CancellationToken ct)
     {
         var last = reuse ? await SettlementStores.LastSequenceAsync(postgres, schema, ct) : 0;
         if (!reuse) stdout.WriteLine($"seeding about {events:N0} events ({sellers} SellerPaid + 1 TaskSettled per task) into schema {schema}...");
         var seedClock = Stopwatch.StartNew();
-        Benchmarking(schema);
         if (!reuse) last = await BenchmarkLog.SeedAsync(postgres, schema, events, sellers, stdout, ct);
         if (!reuse) stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"seeded {last:N0} events in {seedClock.Elapsed.TotalSeconds:0.0} s"));
         using var store = SettlementStores.Open(postgres, schema, SettlementProjections.Payout);
@@ -93,10 +89,5 @@ public static class ProjectionsCommand
             await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
             await drop.ExecuteNonQueryAsync(ct);
         }
-    }
-
-    private static void Benchmarking(string schema)
-    {
-        if (SettlementProjections.Schemas.Contains(schema)) throw new UsageException($"--schema: '{schema}' is a service's schema; the benchmark drops its schema");
     }
 }

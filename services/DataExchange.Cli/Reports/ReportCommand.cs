@@ -1,5 +1,6 @@
 using System.Globalization;
 using DataExchange.Reports;
+using System.CommandLine;
 using DataExchange.Settlement;
 using Marten;
 
@@ -11,35 +12,40 @@ namespace DataExchange.Cli.Reports;
 /// </summary>
 public static class ReportCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    public static Command Create()
     {
-        if (args.Length == 0 || args[0] != "settlement") throw new UsageException("report: expected 'dx report settlement [options]'");
-        var a = new Arguments(args[1..], new HashSet<string>(StringComparer.Ordinal));
-        var postgres = PostgresOption.From(a);
-        var from = Time(a, "--from");
-        var to = Time(a, "--to");
-        var format = a.String("--format") ?? "table";
-        if (!ReportRenderer.Formats.Contains(format)) throw new UsageException($"--format: '{format}' is not one of table, csv, json, html");
-        var market = a.String("--market");
-        var output = a.String("--output");
-        var wait = a.Int("--wait", 30, 0, 3600);
-        a.RejectUnknown();
-        if (from is not null && to is not null && to <= from) throw new UsageException("--to: must be after --from");
-
-        string text;
-        try
+        const string iso = "an ISO date or time (e.g. 2026-11-01 or 2026-11-01T12:00:00Z; UTC unless an offset is given)";
+        var from = Opt.Time("--from", iso, "settled at or after this time (ISO date or time, UTC; default: all)");
+        var to = Opt.Time("--to", iso, "settled before this time");
+        var format = Opt.Text("--format", "table|csv|json|html", "table (default), csv, json or html (html draws the price and each seller's earnings)");
+        var market = Opt.Text("--market", "ID", "one market only");
+        var output = Opt.Text("--output", "FILE", "write the report to FILE instead of the terminal");
+        var wait = Opt.Int("--wait", 30, 0, 3600, "wait up to S seconds for the projections to catch up");
+        var postgres = ServerOptions.Postgres();
+        var command = new Command("settlement", "the settlement report of a period, from the projections").With(from, to, format, market, output, wait, postgres);
+        command.SetAction(r =>
         {
-            text = BuildAsync(postgres, new ReportPeriod(from, to), market, format, TimeSpan.FromSeconds(wait), stderr, CancellationToken.None)
-                .GetAwaiter().GetResult();
-        }
-        catch (Exception e) when ((e as Npgsql.PostgresException ?? e.InnerException as Npgsql.PostgresException) is { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName } pg)
-        {
-            stderr.WriteLine($"dx: the settlement projections are not in this database yet (start the services once, they create them): {pg.MessageText}");
-            return 5;
-        }
-        if (output is null) stdout.Write(text);
-        else File.WriteAllText(output, text);
-        return 0;
+            var (stdout, stderr) = (r.Out(), r.Err());
+            var (start, end) = (r.GetValue(from), r.GetValue(to));
+            var shape = r.GetValue(format) ?? "table";
+            if (!ReportRenderer.Formats.Contains(shape)) throw new UsageException($"--format: '{shape}' is not one of table, csv, json, html");
+            if (start is not null && end is not null && end <= start) throw new UsageException("--to: must be after --from");
+            string text;
+            try
+            {
+                text = BuildAsync(r.PostgresOf(postgres), new ReportPeriod(start, end), r.GetValue(market), shape, TimeSpan.FromSeconds(r.GetValue(wait)), stderr,
+                    CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (Exception e) when ((e as Npgsql.PostgresException ?? e.InnerException as Npgsql.PostgresException) is { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName } pg)
+            {
+                stderr.WriteLine($"dx: the settlement projections are not in this database yet (start the services once, they create them): {pg.MessageText}");
+                return 5;
+            }
+            if (r.GetValue(output) is { } path) File.WriteAllText(path, text);
+            else stdout.Write(text);
+            return 0;
+        });
+        return command;
     }
 
     /// <summary>Builds and renders the report (also what the tests call).</summary>
@@ -82,14 +88,5 @@ public static class ReportCommand
             }
             await Task.Delay(200, ct);
         }
-    }
-
-    private static DateTimeOffset? Time(Arguments a, string name)
-    {
-        var s = a.String(name);
-        if (s is null) return null;
-        if (!DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
-            throw new UsageException($"{name}: '{s}' is not an ISO date or time (e.g. 2026-11-01 or 2026-11-01T12:00:00Z; UTC unless an offset is given)");
-        return t;
     }
 }

@@ -26,35 +26,29 @@ internal sealed class CatchUpOptions
     public string Url { get; }
     public string Key { get; }
 
+    /// <param name="o">The watch's options (--since, --from, the service's URL, --key).</param>
     /// <param name="role">Whose log: a seller's payment lines or a buyer's results.</param>
     /// <param name="id">The seller or buyer (--seller/--buyer, or the participant's own account).</param>
-    /// <param name="service">The option naming the service (--payout, --allocation-url), its DX_*_URL variable and default.</param>
     /// <param name="resumeAfter">The last cursor in the subscriber's output file, if any.</param>
     /// <returns>Null when there is nothing to catch up from (no --since, --from, nor a cursor in the output file): live only.</returns>
-    public static CatchUpOptions? Parse(Arguments a, ParticipantRole role, string? id, (string Option, string Env, string Default) service, long? resumeAfter)
+    public static CatchUpOptions? Parse(System.CommandLine.ParseResult r, WatchOptions o, ParticipantRole role, string? id, long? resumeAfter)
     {
-        var since = a.String("--since");
-        var fromText = a.String("--from");
-        var url = a.String(service.Option) ?? Environment.GetEnvironmentVariable(service.Env) ?? service.Default;
-        var key = a.String("--key") ?? Environment.GetEnvironmentVariable("DX_API_KEY");
-        if (since is null && fromText is null && resumeAfter is null) return null;
+        var since = r.GetValue(o.Since);
+        var from = r.GetValue(o.From);
+        var service = o.Service;
+        var url = r.UrlOf(o.Url, service.Env, service.Default);
+        var key = r.GetValue(o.Key) ?? Environment.GetEnvironmentVariable("DX_API_KEY");
+        if (since is null && from is null && resumeAfter is null) return null;
         var who = role == ParticipantRole.Seller ? "--seller" : "--buyer";
-        if (since is not null && fromText is not null) throw new UsageException("--since and --from are alternatives: give one");
+        if (since is not null && from is not null) throw new UsageException("--since and --from are alternatives: give one");
         if (id is null) throw new UsageException($"--since/--from need {who} ID (a catch-up reads one {role.ToString().ToLowerInvariant()}'s log with its key)");
         long after = 0;
         if (since is not null && !long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out after))
             throw new UsageException($"--since: '{since}' is not a cursor (a whole number at least 0, as printed after each line; 0 = from the beginning)");
-        DateTimeOffset? from = null;
-        if (fromText is not null)
-        {
-            if (!DateTimeOffset.TryParse(fromText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
-                throw new UsageException($"--from: '{fromText}' is not an ISO-8601 date or time (e.g. 2026-12-01T12:00:00Z)");
-            from = t;
-        }
         // Resuming from the output file: past what it already holds (the lines before its last cursor are all in it).
-        if (resumeAfter is { } r && r > after)
+        if (resumeAfter is { } resume && resume > after)
         {
-            after = r;
+            after = resume;
             from = null;
         }
         if (!Uri.TryCreate(url, UriKind.Absolute, out _)) throw new UsageException($"{service.Option}: '{url}' is not an absolute URL");

@@ -1,5 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
-using DataExchange.Cli.Market;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
@@ -17,8 +18,13 @@ namespace DataExchange.Cli.Watch;
 /// </summary>
 public static class WatchPayoutsCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+    public static Command Create()
+    {
+        var o = new WatchOptions("seller", "--seller", "--payout", "DX_PAYOUT_URL", "http://127.0.0.1:5083", "payout");
+        var command = o.AddTo(new Command("payouts", "print each SellerPaid as it arrives on the bus (time, task, seller, share, amount); each line once"));
+        command.SetAction((r, ct) => RunAsync(r, o, ct));
+        return command;
+    }
 
     /// <summary>The (task, seller) of a line as this command prints it.</summary>
     public static (Guid Task, string Seller)? KeyOf(string line)
@@ -30,15 +36,14 @@ public static class WatchPayoutsCommand
         return (id, rest[..(rest.IndexOf(' ') is var end and >= 0 ? end : rest.Length)]);
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult r, WatchOptions o, CancellationToken ct)
     {
-        var a = new Arguments(args, new HashSet<string>());
-        var rabbit = RabbitMqOption.From(a);
-        var (participant, seller) = WatchSession.Whose(a, rabbit, "seller", "--seller", "payouts");
-        var count = a.Int("--count", 0, 0);
-        using var output = WatchOutput.Open(a.String("--output"), stdout);
-        var catchUp = CatchUpOptions.Parse(a, ParticipantRole.Seller, seller, ("--payout", "DX_PAYOUT_URL", "http://127.0.0.1:5083"), output.LastCursor);
-        a.RejectUnknown();
+        var (stdout, stderr) = (r.Out(), r.Err());
+        var rabbit = r.RabbitMqOf(o.RabbitMq);
+        var (participant, seller) = WatchSession.Whose(r.GetValue(o.Id), rabbit, "seller", "--seller", "payouts");
+        var count = r.GetValue(o.Count);
+        using var output = WatchOutput.Open(r.GetValue(o.Output), stdout);
+        var catchUp = CatchUpOptions.Parse(r, o, ParticipantRole.Seller, seller, output.LastCursor);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var printed = 0;

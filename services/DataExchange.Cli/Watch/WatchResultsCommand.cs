@@ -1,5 +1,6 @@
+using System.CommandLine;
 using System.Globalization;
-using DataExchange.Cli.Market;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
@@ -15,8 +16,13 @@ namespace DataExchange.Cli.Watch;
 /// </summary>
 public static class WatchResultsCommand
 {
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) =>
-        RunAsync(args, stdout, stderr, CancellationToken.None).GetAwaiter().GetResult();
+    public static Command Create()
+    {
+        var o = new WatchOptions("buyer", "--buyer", "--allocation-url", "DX_ALLOCATION_URL", "http://127.0.0.1:5082", "allocation");
+        var command = o.AddTo(new Command("results", "a buyer's results as they arrive: one line per task charged (time, task, buyer, market, gain, charge)"));
+        command.SetAction((r, ct) => RunAsync(r, o, ct));
+        return command;
+    }
 
     /// <summary>The task of a line as this command prints it.</summary>
     public static Guid? KeyOf(string line)
@@ -25,15 +31,14 @@ public static class WatchResultsCommand
         return task >= 0 && line.Length >= task + 43 && Guid.TryParse(line.AsSpan(task + 7, 36), out var id) ? id : null;
     }
 
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult r, WatchOptions o, CancellationToken ct)
     {
-        var a = new Arguments(args, new HashSet<string>());
-        var rabbit = RabbitMqOption.From(a);
-        var (participant, buyer) = WatchSession.Whose(a, rabbit, "buyer", "--buyer", "results");
-        var count = a.Int("--count", 0, 0);
-        using var output = WatchOutput.Open(a.String("--output"), stdout);
-        var catchUp = CatchUpOptions.Parse(a, ParticipantRole.Buyer, buyer, ("--allocation-url", "DX_ALLOCATION_URL", "http://127.0.0.1:5082"), output.LastCursor);
-        a.RejectUnknown();
+        var (stdout, stderr) = (r.Out(), r.Err());
+        var rabbit = r.RabbitMqOf(o.RabbitMq);
+        var (participant, buyer) = WatchSession.Whose(r.GetValue(o.Id), rabbit, "buyer", "--buyer", "results");
+        var count = r.GetValue(o.Count);
+        using var output = WatchOutput.Open(r.GetValue(o.Output), stdout);
+        var catchUp = CatchUpOptions.Parse(r, o, ParticipantRole.Buyer, buyer, output.LastCursor);
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var printed = 0;

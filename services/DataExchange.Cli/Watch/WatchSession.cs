@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using DataExchange.Client;
 using DataExchange.Contracts;
 using DataExchange.ServiceDefaults;
 using MassTransit;
@@ -84,10 +85,9 @@ internal static class WatchSession
     /// Whose deliveries a watch shows: the participant whose own account connects (it sees only its own business), or
     /// the id given with <paramref name="option"/> on the operator's account (null: every participant of the role).
     /// </summary>
-    public static (string? Participant, string? Id) Whose(Arguments a, string rabbit, string role, string option, string what)
+    public static (string? Participant, string? Id) Whose(string? id, string rabbit, string role, string option, string what)
     {
         var participant = Participant(rabbit, role);
-        var id = a.String(option);
         if (participant is not null && id is not null && id != participant)
             throw new UsageException($"{option}: this account is {role} '{participant}', which sees only its own {what}");
         return (participant, id ?? participant);
@@ -97,36 +97,8 @@ internal static class WatchSession
     /// <param name="participant">The participant's own id when the account is its own (reads its durable queue).</param>
     /// <param name="id">Only this participant's deliveries (operator), or null for all of the role.</param>
     public static IBusControl Bus(string rabbit, string role, string? participant, string? id, Action<IRabbitMqReceiveEndpointConfigurator> handlers) =>
-        MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host(new Uri(rabbit));
-            BusJson.Configure(cfg);
-            if (participant is not null)
-            {
-                // What the market sent while this program was down waits in its own queue; the bus's reply queue is one of its names too.
-                cfg.OverrideDefaultBusEndpointQueueName($"{ParticipantBus.Queue(role, participant)}.bus-{Guid.NewGuid():N}");
-                cfg.ReceiveEndpoint(ParticipantBus.Queue(role, participant), e =>
-                {
-                    e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
-                    // The queue also carries the participant's other messages (receipts, public prices): not this watch's
-                    // business. MassTransit would move them to "<queue>_skipped", which is not one of the account's names:
-                    // the broker refuses the declare, closes the channel, and nothing is consumed (seen in the fault suite).
-                    e.DiscardSkippedMessages();
-                    handlers(e);
-                });
-            }
-            else
-                cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
-                {
-                    e.ConfigureConsumeTopology = false;
-                    e.Bind(ParticipantBus.Deliveries, b =>
-                    {
-                        b.ExchangeType = "topic";
-                        b.RoutingKey = id is null ? role + ".#" : ParticipantBus.RoutingKey(role, id);
-                    });
-                    handlers(e);
-                });
-        });
+        MarketBus.Create(rabbit, participant is not null ? new MarketBus.OwnQueue(role, participant)
+            : new MarketBus.Deliveries(id is null ? role + ".#" : ParticipantBus.RoutingKey(role, id)), handlers);
 
     /// <summary>
     /// Starts the bus, then catches up (subscribed first: a line settled in between is in one or both, never in neither),
@@ -178,7 +150,7 @@ internal static class WatchSession
                 cursor = c;
             }
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or Market.MarketRefusedException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or MarketRefusedException)
         {
         }
         return cursor;

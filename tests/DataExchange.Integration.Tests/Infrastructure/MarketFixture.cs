@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using DataExchange.Cli.Market;
+using DataExchange.Client;
 using DataExchange.Mechanism;
 using DataExchange.Participants;
 using Npgsql;
@@ -93,7 +94,7 @@ public class MarketFixture : IAsyncLifetime
             var started = ServicesAtStart.Select(s => StartService(s, dlls[s])).ToList();
             await Task.WhenAll(started.Select(s => s.WaitReadyAsync(TimeSpan.FromSeconds(120), ct)));
             IngestionUrl = started[0].Url;
-            Client = await MarketClient.ConnectAsync(RabbitMq, IngestionUrl, ct, keys: Keys);
+            Client = await MarketClient.ConnectAsync(RabbitMq, IngestionUrl, ct);
             File.AppendAllText(Path.Combine(LogDirectory, "fixture.log"),
                 $"database {DatabaseName}, vhost {Vhost}, services ready in {clock.Elapsed.TotalSeconds:0.0} s\n");
         }
@@ -165,7 +166,7 @@ public class MarketFixture : IAsyncLifetime
         await _sellersLock.WaitAsync(ct);
         try
         {
-            if (_registered.Add(key)) await Client.RegisterSellersAsync(sellers, ct);
+            if (_registered.Add(key)) await Client.RegisterSellersAsync(sellers, Keys, ct);
         }
         finally
         {

@@ -6,7 +6,7 @@ using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using DataExchange.Settlement;
 
-namespace DataExchange.Cli.Market;
+namespace DataExchange.Client;
 
 /// <summary>
 /// A seller's payment lines from the payout service's log (GET /sellers/{id}/payouts?after=CURSOR&amp;limit=N), page after

@@ -1,45 +1,11 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using DataExchange.Contracts;
-using DataExchange.Mechanism;
 using DataExchange.Participants;
 using DataExchange.ServiceDefaults;
 using MassTransit;
 
-namespace DataExchange.Cli.Market;
-
-/// <summary>Everything the market published about one task, as a participant hears it on the bus.</summary>
-public sealed class TaskReport(Guid taskId)
-{
-    public Guid TaskId { get; } = taskId;
-    public TaskAccepted? Accepted { get; set; }
-    public BuyerCharged? Charged { get; set; }
-    public PredictionDelivered? Prediction { get; set; }
-    public TaskRejected? Rejected { get; set; }
-    public TaskSettled? Settled { get; set; }
-    public MarketPriceUpdated? PriceUpdate { get; set; }
-    /// <summary>When this client published the task and when it heard the task settled (Stopwatch timestamps; 0 = not yet).</summary>
-    public long PublishedAt { get; set; }
-    public long SettledHeardAt { get; set; }
-    public ConcurrentDictionary<string, SellerPaid> Payouts { get; } = new(StringComparer.Ordinal);
-    /// <summary>The buyer this client published the task for.</summary>
-    public string? BuyerId { get; set; }
-    /// <summary>The task's result as read from allocation's log (MarketReconciler), when its messages were not heard.</summary>
-    public DataExchange.Settlement.BuyerResultView? Result { get; set; }
-    /// <summary>The catch-up round in which its result was read (0 = none yet).</summary>
-    public int ResultRound { get; set; }
-    /// <summary>The catch-up round in which the first of its payment lines was read from the payout log (0 = none yet).</summary>
-    public int FirstLineRound { get; set; }
-    /// <summary>
-    /// Accounted for from the logs (MarketReconciler): settled with every line read (the operator), or charged with its
-    /// predictions (a buyer, whose business ends there).
-    /// </summary>
-    public bool Reconciled { get; set; }
-
-    /// <summary>Settled and every seller's payout in (one per seller of the allocation).</summary>
-    public bool SettledWithPayouts => Settled is not null && Accepted is not null && Payouts.Count == Accepted.Sellers;
-    public bool Done(bool withPayouts) => Rejected is not null || Reconciled || (withPayouts ? SettledWithPayouts : Settled is not null);
-}
+namespace DataExchange.Client;
 
 /// <summary>
 /// A participant's program: registers sellers over HTTP, publishes buyer tasks onto the bus and listens to what the
@@ -52,14 +18,11 @@ public sealed class MarketClient : IAsyncDisposable
     private readonly ConcurrentDictionary<Guid, TaskReport> _tasks = new();
     private readonly SemaphoreSlim _signal = new(0);
 
-    private readonly ParticipantKeys _keys;
-
-    private MarketClient(IBusControl bus, HttpClient http, bool payouts, ParticipantKeys keys)
+    private MarketClient(IBusControl bus, HttpClient http, bool payouts)
     {
         _bus = bus;
         _http = http;
         WatchesPayouts = payouts;
-        _keys = keys;
     }
 
     /// <summary>Whether this client subscribes to sellers' payouts (and the per-task prices and predictions), or only to settlements.</summary>
@@ -70,33 +33,20 @@ public sealed class MarketClient : IAsyncDisposable
     /// settlements and refusals (and price updates unless <paramref name="priceUpdates"/> is false): a lighter observer,
     /// as the throughput benchmark uses.
     /// </param>
-    /// <param name="keys">Issues the sellers' API keys for registration over HTTP (the operator's DX_KEY_SECRET).</param>
     /// <param name="priceUpdates">Subscribe to MarketPriceUpdated (needed to trade one task at a time; a burst that only
     /// watches settlements can do without).</param>
     public static async Task<MarketClient> ConnectAsync(string rabbitMq, string ingestionUrl, CancellationToken ct, bool payouts = true,
-        ParticipantKeys? keys = null, bool priceUpdates = true)
+        bool priceUpdates = true)
     {
         MarketClient? client = null;
-        var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
+        // The operator's view: everything the market sends any participant (routing key #). Lighter observers take only
+        // the buyers' messages (settlements, refusals, price updates), not every seller's payout.
+        var bus = MarketBus.Create(rabbitMq, new MarketBus.Deliveries(payouts ? "#" : "buyer.#"), e =>
         {
-            cfg.Host(new Uri(rabbitMq));
-            BusJson.Configure(cfg);
-            cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
-            {
-                e.PrefetchCount = 256;
-                // The operator's view: everything the market sends any participant (routing key #). Lighter observers
-                // take only the buyers' messages (settlements, refusals, price updates), not every seller's payout.
-                e.ConfigureConsumeTopology = false;
-                e.Bind(ParticipantBus.Deliveries, b =>
-                {
-                    b.ExchangeType = "topic";
-                    b.RoutingKey = payouts ? "#" : "buyer.#";
-                });
-                Handle(e, () => client!, payouts || priceUpdates, payouts);
-            });
+            e.PrefetchCount = 256;
+            Handle(e, () => client!, payouts || priceUpdates, payouts);
         });
-        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts,
-            keys ?? ParticipantKeys.FromEnvironment());
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, payouts);
         await bus.StartAsync(ct);
         return client;
     }
@@ -107,26 +57,13 @@ public sealed class MarketClient : IAsyncDisposable
     /// it was away; a buyer's tasks are taken in its own name only.
     /// </summary>
     public static async Task<MarketClient> ConnectAsParticipantAsync(string participantUri, string role, string id, string ingestionUrl,
-        ParticipantKeys? keys, CancellationToken ct)
+        CancellationToken ct)
     {
         MarketClient? client = null;
-        var bus = MassTransit.Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host(new Uri(participantUri));
-            BusJson.Configure(cfg);
-            // The bus's own reply queue must be one of the participant's names too (its account may create no other).
-            cfg.OverrideDefaultBusEndpointQueueName($"{ParticipantBus.Queue(role, id)}.bus-{Guid.NewGuid():N}");
-            cfg.ReceiveEndpoint(ParticipantBus.Queue(role, id), e =>
-            {
-                e.ConfigureConsumeTopology = false; // bound by the operator; a participant may bind nothing to the market's exchanges
-                // Message types not handled here (e.g. MarketOpened) are dropped: "<queue>_skipped" is not one of its names.
-                e.DiscardSkippedMessages();
-                Handle(e, () => client!, true, true);
-            });
-        });
+        var bus = MarketBus.Create(participantUri, new MarketBus.OwnQueue(role, id), e => Handle(e, () => client!, true, true));
         // A buyer's task is done when it is settled: the sellers' payouts are theirs, never the buyer's.
-        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, false,
-            keys ?? ParticipantKeys.FromEnvironment()) { _submitExchange = role == "buyer" ? ParticipantBus.SubmitExchange(id) : null };
+        client = new MarketClient(bus, new HttpClient { BaseAddress = new Uri(ingestionUrl), Timeout = TimeSpan.FromSeconds(60) }, false)
+            { _submitExchange = role == "buyer" ? ParticipantBus.SubmitExchange(id) : null };
         await bus.StartAsync(ct);
         return client;
     }
@@ -177,17 +114,11 @@ public sealed class MarketClient : IAsyncDisposable
 
     public TaskReport Report(Guid taskId) => _tasks.GetOrAdd(taskId, id => new TaskReport(id));
 
-    /// <summary>Registers each seller and sends its whole series (HTTP answers at once; both are idempotent).</summary>
-    public async Task RegisterSellersAsync(FeatureSet sellers, CancellationToken ct)
+    /// <summary>Registers a seller and sends its whole series with the seller's key (HTTP answers at once; both are idempotent).</summary>
+    public async Task RegisterSellerAsync(string id, double[] values, string key, CancellationToken ct)
     {
-        for (var m = 0; m < sellers.Sellers; m++)
-        {
-            var id = sellers.SellerIds[m];
-            var key = _keys.Issue(ParticipantRole.Seller, id);
-            await Expect(await Post("/sellers", new RegisterSeller(id), key, ct), $"register {id}", ct);
-            await Expect(await Post($"/sellers/{id}/observations", new { fromStep = 0, values = sellers.Row(m).ToArray() }, key, ct),
-                $"observations of {id}", ct);
-        }
+        await Expect(await Post("/sellers", new RegisterSeller(id), key, ct), $"register {id}", ct);
+        await Expect(await Post($"/sellers/{id}/observations", new { fromStep = 0, values }, key, ct), $"observations of {id}", ct);
     }
 
     private Task<HttpResponseMessage> Post<T>(string path, T body, string key, CancellationToken ct)
