@@ -1,0 +1,196 @@
+namespace DataExchange.Mechanism;
+
+/// <summary>
+/// A coalition grown one feature at a time, with the Cholesky factor of A_SS + alpha I grown by one row a step
+/// (O(k^2)), so a permutation walk of PD_A* or a depth-first walk over all coalitions never refactors.
+/// The held-out products of the members are copied into a packed triangle as they join, so every inner loop
+/// runs over contiguous memory.
+/// Collinear features (a copying seller sends the same series twice): when the new pivot is below a relative
+/// 1e-10 of its diagonal, the feature adds nothing the coalition does not already span, so it is left out of
+/// the fit (beta = 0 for it). That is an exact least-squares solution for OLS and never produces NaN; with the
+/// default ridge (alpha > 0) the pivot is at least alpha, so every feature is kept and the fit is unique.
+/// </summary>
+internal sealed class CoalitionWalker : IGrowingCoalition
+{
+    private const double DependencyTolerance = 1e-10;
+    private readonly GainSystem _sys;
+    private readonly int _m;
+    private readonly double[] _l;        // Cholesky factor, row r holds L[r, 0..r]
+    private readonly double[] _invDiag;  // 1 / L[r, r]
+    private readonly double[] _qa;       // row r holds Q[member r, members 0..r]
+    private readonly double[] _qva;      // q of member r
+    private readonly int[] _members;
+    private readonly double[] _z;        // L z = b_S
+    private readonly double[] _beta;
+    private readonly double[] _column;
+    private int _count;
+
+    public CoalitionWalker(GainSystem system)
+    {
+        _sys = system;
+        _m = system.Sellers;
+        _l = new double[_m * _m];
+        _invDiag = new double[_m];
+        _qa = new double[_m * _m];
+        _qva = new double[_m];
+        _members = new int[_m];
+        _z = new double[_m];
+        _beta = new double[_m];
+        _column = new double[_m];
+    }
+
+    public GainSystem System => _sys;
+
+    /// <summary>Features in the fit (excludes those left out as dependent).</summary>
+    public int Count => _count;
+
+    public void Reset() => _count = 0;
+
+    /// <summary>Adds feature j; false when it is linearly dependent on the coalition and so left out.</summary>
+    public bool Push(int j)
+    {
+        var k = _count;
+        var m = _m;
+        var l = _l;
+        var aj = _sys.A.AsSpan(j * m, m);
+        var newRow = l.AsSpan(k * m, k + 1);
+        var dot = 0.0;
+        var members = _members;
+        var invDiag = _invDiag;
+        var r = 0;
+        // Forward substitution four rows at a time: the same sums as Dot(L[r, ..r], newRow) row by row (LowerRows4
+        // gives their shared vector part, the tails follow in Dot's order), so the factor is bit for bit the row-by-row one.
+        for (; r + 4 <= k; r += 4)
+        {
+            Kernels.LowerRows4(l, m, r, newRow, out var s0, out var s1, out var s2, out var s3);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            var v0 = (aj[members[r]] - s0) * invDiag[r];
+            s1 += l[r1 + r] * v0;
+            var v1 = (aj[members[r + 1]] - s1) * invDiag[r + 1];
+            s2 += l[r2 + r] * v0;
+            s2 += l[r2 + r + 1] * v1;
+            var v2 = (aj[members[r + 2]] - s2) * invDiag[r + 2];
+            s3 += l[r3 + r] * v0;
+            s3 += l[r3 + r + 1] * v1;
+            s3 += l[r3 + r + 2] * v2;
+            var v3 = (aj[members[r + 3]] - s3) * invDiag[r + 3];
+            newRow[r] = v0;
+            newRow[r + 1] = v1;
+            newRow[r + 2] = v2;
+            newRow[r + 3] = v3;
+            dot += v0 * v0;
+            dot += v1 * v1;
+            dot += v2 * v2;
+            dot += v3 * v3;
+        }
+        for (; r < k; r++)
+        {
+            var v = (aj[members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * invDiag[r];
+            newRow[r] = v;
+            dot += v * v;
+        }
+        var diag = aj[j] + _sys.Alpha;
+        var pivot = diag - dot;
+        if (!(pivot > DependencyTolerance * diag)) return false;
+        var lkk = Math.Sqrt(pivot);
+        newRow[k] = lkk;
+        _invDiag[k] = 1.0 / lkk;
+        _z[k] = (_sys.B[j] - Kernels.Dot(newRow[..k], _z)) * _invDiag[k];
+        var qj = _sys.Q.AsSpan(j * m, m);
+        var qRow = _qa.AsSpan(k * m, k + 1);
+        for (var c = 0; c < k; c++) qRow[c] = qj[_members[c]];
+        qRow[k] = qj[j];
+        _qva[k] = _sys.Qv[j];
+        _members[k] = j;
+        _count = k + 1;
+        return true;
+    }
+
+    /// <summary>Removes the most recently pushed feature (only after a Push that returned true).</summary>
+    public void Pop() => _count--;
+
+    public int Sellers => _m;
+
+    public double EmptyGain => _sys.EmptyGain;
+
+    /// <summary>G after feature j joins (refitted); a dependent feature leaves the fit, and G, as they were.</summary>
+    public double Join(int j, double previous) => Push(j) ? Gain() : previous;
+
+    /// <summary>G of the current coalition: solves for beta (back substitution) and scores the held-out part.</summary>
+    public double Gain() => _sys.GainFromSse(HeldOutSse());
+
+    public double HeldOutSse()
+    {
+        var k = _count;
+        if (k == 0) return _sys.R0;
+        SolveBeta();
+        var m = _m;
+        var beta = _beta.AsSpan(0, k);
+        var quad = 0.0;
+        var qa = _qa;
+        var r = 0;
+        // Four rows at a time, each the same sum as Dot(Qa[r, ..r], beta) (see Push).
+        for (; r + 4 <= k; r += 4)
+        {
+            Kernels.LowerRows4(qa, m, r, beta, out var s0, out var s1, out var s2, out var s3);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            s1 += qa[r1 + r] * beta[r];
+            s2 += qa[r2 + r] * beta[r];
+            s2 += qa[r2 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r] * beta[r];
+            s3 += qa[r3 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r + 2] * beta[r + 2];
+            var b0 = beta[r];
+            var b1 = beta[r + 1];
+            var b2 = beta[r + 2];
+            var b3 = beta[r + 3];
+            quad += b0 * (qa[r * m + r] * b0 + 2.0 * s0);
+            quad += b1 * (qa[r1 + r + 1] * b1 + 2.0 * s1);
+            quad += b2 * (qa[r2 + r + 2] * b2 + 2.0 * s2);
+            quad += b3 * (qa[r3 + r + 3] * b3 + 2.0 * s3);
+        }
+        for (; r < k; r++)
+        {
+            var br = beta[r];
+            quad += br * (qa[r * m + r] * br + 2.0 * Kernels.Dot(qa.AsSpan(r * m, r), beta));
+        }
+        return _sys.R0 - 2.0 * Kernels.Dot(beta, _qva) + quad;
+    }
+
+    /// <summary>L' beta = z, column by column so the inner loop runs along a row of L.</summary>
+    private void SolveBeta()
+    {
+        var k = _count;
+        var m = _m;
+        var tmp = _column.AsSpan(0, k);
+        _z.AsSpan(0, k).CopyTo(tmp);
+        for (var c = k - 1; c >= 0; c--)
+        {
+            var bc = tmp[c] * _invDiag[c];
+            _beta[c] = bc;
+            Kernels.SubtractScaled(tmp[..c], _l.AsSpan(c * m, c), bc);
+        }
+    }
+
+    /// <summary>Coefficients of the current fit on the standardised features, one per seller (0 for those outside it).</summary>
+    public double[] StandardisedCoefficients()
+    {
+        SolveBeta();
+        var b = new double[_m];
+        for (var r = 0; r < _count; r++) b[_members[r]] = _beta[r];
+        return b;
+    }
+
+    /// <summary>Raw-scale coefficients of the current fit, one per seller (0 for those outside it).</summary>
+    public double[] Coefficients()
+    {
+        SolveBeta();
+        var w = new double[_m];
+        for (var r = 0; r < _count; r++) w[_members[r]] = _beta[r] * _sys.InvScale[_members[r]];
+        return w;
+    }
+}
