@@ -10,16 +10,16 @@ internal sealed class ClassifierSystem
     {
         Fit = fit;
         Labels = labels;
-        B = b;
-        TestRows = testRows;
+        ClassTargetProducts = b;
+        TestFeatures = testRows;
     }
 
     public GainSystem Fit { get; }
     public ClassLabels Labels { get; }
-    /// <summary>B[c M + m]: class c's right-hand side for seller m.</summary>
-    public double[] B { get; }
-    /// <summary>TestRows[m nTest + t]: seller m's allocated feature at held-out step t, centred and standardised as the fit's.</summary>
-    public double[] TestRows { get; }
+    /// <summary>ClassTargetProducts[c M + m]: class c's right-hand side for seller m.</summary>
+    public double[] ClassTargetProducts { get; }
+    /// <summary>TestFeatures[m nTest + t]: seller m's allocated feature at held-out step t, centred and standardised as the fit's.</summary>
+    public double[] TestFeatures { get; }
 
     /// <summary>
     /// With noise the allocated series are X + s E, so a task computes its parts once (<see cref="NoiseParts"/>) and each
@@ -34,12 +34,12 @@ internal sealed class ClassifierSystem
         var test = new double[m * nTest];
         for (var i = 0; i < m; i++)
         {
-            var inv = fit.InvScale[i];
-            var total = parts.TrainTotalX[i] + s * parts.TrainTotalE[i];
+            var inv = fit.InverseScale[i];
+            var total = parts.TrainSellerTotals[i] + s * parts.TrainNoiseTotals[i];
             for (var c = 0; c < classes; c++)
-                b[c * m + i] = (parts.ClassSumX[c * m + i] + s * parts.ClassSumE[c * m + i] - labels.TrainMean[c] * total) * inv;
-            var x = parts.TestX[i];
-            var e = parts.TestE[i];
+                b[c * m + i] = (parts.ClassSellerSums[c * m + i] + s * parts.ClassNoiseSums[c * m + i] - labels.TrainMean[c] * total) * inv;
+            var x = parts.TestSellerValues[i];
+            var e = parts.TestNoiseValues[i];
             for (var t = 0; t < nTest; t++) test[i * nTest + t] = (x[t] + s * e[t]) * inv;
         }
         return new ClassifierSystem(fit, labels, b, test);
@@ -62,7 +62,7 @@ internal sealed class ClassifierSystem
         var k = 0;
         for (var j = 0; j < m; j++)
         {
-            var a = Fit.A.AsSpan(j * m, m);
+            var a = Fit.TrainGram.AsSpan(j * m, m);
             var row = l.AsSpan(k * m, k + 1);
             var dot = 0.0;
             for (var r = 0; r < k; r++)
@@ -82,7 +82,7 @@ internal sealed class ClassifierSystem
         var z = new double[k];
         for (var c = 0; c < classes; c++)
         {
-            for (var r = 0; r < k; r++) z[r] = (B[c * m + members[r]] - Kernels.Dot(l.AsSpan(r * m, r), z.AsSpan(0, r))) * invDiag[r];
+            for (var r = 0; r < k; r++) z[r] = (ClassTargetProducts[c * m + members[r]] - Kernels.Dot(l.AsSpan(r * m, r), z.AsSpan(0, r))) * invDiag[r];
             for (var r = k - 1; r >= 0; r--)
             {
                 var beta = z[r] * invDiag[r];
@@ -91,7 +91,7 @@ internal sealed class ClassifierSystem
             }
             var sc = scores.AsSpan(c * nTest, nTest);
             sc.Fill(Labels.TrainMean[c]);
-            for (var r = 0; r < k; r++) Kernels.SubtractScaled(sc, TestRows.AsSpan(members[r] * nTest, nTest), -z[r]);
+            for (var r = 0; r < k; r++) Kernels.SubtractScaled(sc, TestFeatures.AsSpan(members[r] * nTest, nTest), -z[r]);
         }
         var nTrain = Labels.TrainSize;
         var hits = 0;
@@ -118,7 +118,7 @@ internal sealed class ClassifierSystem
         for (var i = 0; i < m; i++)
         {
             var f = centred[i];
-            var inv = fit.InvScale[i];
+            var inv = fit.InverseScale[i];
             Array.Clear(sums);
             var total = 0.0;
             for (var t = 0; t < nTrain; t++)

@@ -11,36 +11,36 @@ namespace DataExchange.Mechanism;
 internal sealed class ClassifierWalker : IGrowingCoalition
 {
     private const double DependencyTolerance = 1e-10;
-    private readonly ClassifierSystem _sys;
-    private readonly int _m;
+    private readonly ClassifierSystem _system;
+    private readonly int _sellers;
     private readonly int _classes;
     private readonly int _nTest;
-    private readonly double[] _l;
-    private readonly double[] _invDiag;
-    private readonly int[] _members;
-    private readonly double[] _g;       // column r at r nTest: held-out features in the factor's basis
-    private readonly double[] _z;       // z[c M + r]
-    private readonly double[] _scores;  // scores[c nTest + t] of the current coalition
+    private readonly double[] _factor;            // L, row r holds L[r, 0..r]
+    private readonly double[] _inverseDiagonal;   // 1 / L[r, r]
+    private readonly int[] _members;              // the sellers in the fit, in the order they joined
+    private readonly double[] _testBasis;         // G = F_S L^-T: column r (at r nTest) is the held-out features in the factor's basis
+    private readonly double[] _forward;           // z_c = L^-1 B_c,S at c M + r
+    private readonly double[] _scores;            // scores[c nTest + t] of the current coalition
     private readonly double _emptyGain;
     private int _count;
 
     public ClassifierWalker(ClassifierSystem system)
     {
-        _sys = system;
-        _m = system.Fit.Sellers;
+        _system = system;
+        _sellers = system.Fit.Sellers;
         _classes = system.Labels.Classes.Length;
         _nTest = system.Labels.TestSize;
-        _l = new double[_m * _m];
-        _invDiag = new double[_m];
-        _members = new int[_m];
-        _g = new double[_m * _nTest];
-        _z = new double[_classes * _m];
+        _factor = new double[_sellers * _sellers];
+        _inverseDiagonal = new double[_sellers];
+        _members = new int[_sellers];
+        _testBasis = new double[_sellers * _nTest];
+        _forward = new double[_classes * _sellers];
         _scores = new double[_classes * _nTest];
         ResetScores(0);
         _emptyGain = Gain();
     }
 
-    public int Sellers => _m;
+    public int Sellers => _sellers;
     public double EmptyGain => _emptyGain;
     public int Count => _count;
 
@@ -55,32 +55,32 @@ internal sealed class ClassifierWalker : IGrowingCoalition
     public bool Push(int j)
     {
         var k = _count;
-        var m = _m;
-        var a = _sys.Fit.A.AsSpan(j * m, m);
-        var row = _l.AsSpan(k * m, k + 1);
+        var m = _sellers;
+        var a = _system.Fit.TrainGram.AsSpan(j * m, m);
+        var row = _factor.AsSpan(k * m, k + 1);
         var dot = 0.0;
         for (var r = 0; r < k; r++)
         {
-            var v = (a[_members[r]] - Kernels.Dot(_l.AsSpan(r * m, r), row[..r])) * _invDiag[r];
+            var v = (a[_members[r]] - Kernels.Dot(_factor.AsSpan(r * m, r), row[..r])) * _inverseDiagonal[r];
             row[r] = v;
             dot += v * v;
         }
-        var diag = a[j] + _sys.Fit.Alpha;
+        var diag = a[j] + _system.Fit.Alpha;
         var pivot = diag - dot;
         if (!(pivot > DependencyTolerance * diag)) return false;
         var lkk = Math.Sqrt(pivot);
         row[k] = lkk;
         var inv = 1.0 / lkk;
-        _invDiag[k] = inv;
+        _inverseDiagonal[k] = inv;
         var nTest = _nTest;
-        var g = _g.AsSpan(k * nTest, nTest);
-        _sys.TestRows.AsSpan(j * nTest, nTest).CopyTo(g);
-        for (var r = 0; r < k; r++) Kernels.SubtractScaled(g, _g.AsSpan(r * nTest, nTest), row[r]);
+        var g = _testBasis.AsSpan(k * nTest, nTest);
+        _system.TestFeatures.AsSpan(j * nTest, nTest).CopyTo(g);
+        for (var r = 0; r < k; r++) Kernels.SubtractScaled(g, _testBasis.AsSpan(r * nTest, nTest), row[r]);
         for (var t = 0; t < nTest; t++) g[t] *= inv;
         for (var c = 0; c < _classes; c++)
         {
-            var zc = _z.AsSpan(c * m, k + 1);
-            zc[k] = (_sys.B[c * m + j] - Kernels.Dot(row[..k], zc[..k])) * inv;
+            var zc = _forward.AsSpan(c * m, k + 1);
+            zc[k] = (_system.ClassTargetProducts[c * m + j] - Kernels.Dot(row[..k], zc[..k])) * inv;
             Kernels.SubtractScaled(_scores.AsSpan(c * nTest, nTest), g, -zc[k]);
         }
         _members[k] = j;
@@ -104,15 +104,15 @@ internal sealed class ClassifierWalker : IGrowingCoalition
         for (var c = 0; c < _classes; c++)
         {
             var s = _scores.AsSpan(c * nTest, nTest);
-            s.Fill(_sys.Labels.TrainMean[c]);
-            for (var r = 0; r < columns; r++) Kernels.SubtractScaled(s, _g.AsSpan(r * nTest, nTest), -_z[c * _m + r]);
+            s.Fill(_system.Labels.TrainMean[c]);
+            for (var r = 0; r < columns; r++) Kernels.SubtractScaled(s, _testBasis.AsSpan(r * nTest, nTest), -_forward[c * _sellers + r]);
         }
     }
 
     /// <summary>G of the current coalition from its held-out scores: the accuracy of the arg max against the labels.</summary>
     public double Gain()
     {
-        var labels = _sys.Labels;
+        var labels = _system.Labels;
         var nTrain = labels.TrainSize;
         var hits = 0;
         for (var t = 0; t < _nTest; t++)

@@ -1,8 +1,8 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>
-/// A coalition grown one feature at a time, with the Cholesky factor of A_SS + alpha I grown by one row a step
-/// (O(k^2)), so a permutation walk of PD_A* or a depth-first walk over all coalitions never refactors.
+/// A coalition grown one feature at a time, with the Cholesky factor of A_SS + alpha I (A the training Gram of GainSystem) grown by one row a step
+/// (O(k^2); docs/mechanism.md, "Growing the factor along a walk"), so a permutation walk of PD_A* or a depth-first walk over all coalitions never refactors.
 /// The held-out products of the members are copied into a packed triangle as they join, so every inner loop
 /// runs over contiguous memory.
 /// Collinear features (a copying seller sends the same series twice): when the new pivot is below a relative
@@ -13,33 +13,33 @@ namespace DataExchange.Mechanism;
 internal sealed class CoalitionWalker : IGrowingCoalition
 {
     private const double DependencyTolerance = 1e-10;
-    private readonly GainSystem _sys;
-    private readonly int _m;
-    private readonly double[] _l;        // Cholesky factor, row r holds L[r, 0..r]
-    private readonly double[] _invDiag;  // 1 / L[r, r]
-    private readonly double[] _qa;       // row r holds Q[member r, members 0..r]
-    private readonly double[] _qva;      // q of member r
-    private readonly int[] _members;
-    private readonly double[] _z;        // L z = b_S
-    private readonly double[] _beta;
-    private readonly double[] _column;
+    private readonly GainSystem _system;
+    private readonly int _sellers;
+    private readonly double[] _factor;            // L, the Cholesky factor: row r holds L[r, 0..r]
+    private readonly double[] _inverseDiagonal;   // 1 / L[r, r]
+    private readonly double[] _memberTestGram;    // row r holds Q[member r, members 0..r]
+    private readonly double[] _memberTestTarget;  // q of member r
+    private readonly int[] _members;              // the sellers in the fit, in the order they joined
+    private readonly double[] _forward;           // z with L z = b_S (forward substitution, grown one entry a step)
+    private readonly double[] _coefficients;      // beta with L' beta = z
+    private readonly double[] _backScratch;       // the back substitution's running right-hand side
     private int _count;
 
     public CoalitionWalker(GainSystem system)
     {
-        _sys = system;
-        _m = system.Sellers;
-        _l = new double[_m * _m];
-        _invDiag = new double[_m];
-        _qa = new double[_m * _m];
-        _qva = new double[_m];
-        _members = new int[_m];
-        _z = new double[_m];
-        _beta = new double[_m];
-        _column = new double[_m];
+        _system = system;
+        _sellers = system.Sellers;
+        _factor = new double[_sellers * _sellers];
+        _inverseDiagonal = new double[_sellers];
+        _memberTestGram = new double[_sellers * _sellers];
+        _memberTestTarget = new double[_sellers];
+        _members = new int[_sellers];
+        _forward = new double[_sellers];
+        _coefficients = new double[_sellers];
+        _backScratch = new double[_sellers];
     }
 
-    public GainSystem System => _sys;
+    public GainSystem System => _system;
 
     /// <summary>Features in the fit (excludes those left out as dependent).</summary>
     public int Count => _count;
@@ -50,13 +50,13 @@ internal sealed class CoalitionWalker : IGrowingCoalition
     public bool Push(int j)
     {
         var k = _count;
-        var m = _m;
-        var l = _l;
-        var aj = _sys.A.AsSpan(j * m, m);
+        var m = _sellers;
+        var l = _factor;
+        var gramRow = _system.TrainGram.AsSpan(j * m, m);
         var newRow = l.AsSpan(k * m, k + 1);
         var dot = 0.0;
         var members = _members;
-        var invDiag = _invDiag;
+        var invDiag = _inverseDiagonal;
         var r = 0;
         // Forward substitution four rows at a time: the same sums as Dot(L[r, ..r], newRow) row by row (LowerRows4
         // gives their shared vector part, the tails follow in Dot's order), so the factor is bit for bit the row-by-row one.
@@ -66,16 +66,16 @@ internal sealed class CoalitionWalker : IGrowingCoalition
             var r1 = (r + 1) * m;
             var r2 = (r + 2) * m;
             var r3 = (r + 3) * m;
-            var v0 = (aj[members[r]] - s0) * invDiag[r];
+            var v0 = (gramRow[members[r]] - s0) * invDiag[r];
             s1 += l[r1 + r] * v0;
-            var v1 = (aj[members[r + 1]] - s1) * invDiag[r + 1];
+            var v1 = (gramRow[members[r + 1]] - s1) * invDiag[r + 1];
             s2 += l[r2 + r] * v0;
             s2 += l[r2 + r + 1] * v1;
-            var v2 = (aj[members[r + 2]] - s2) * invDiag[r + 2];
+            var v2 = (gramRow[members[r + 2]] - s2) * invDiag[r + 2];
             s3 += l[r3 + r] * v0;
             s3 += l[r3 + r + 1] * v1;
             s3 += l[r3 + r + 2] * v2;
-            var v3 = (aj[members[r + 3]] - s3) * invDiag[r + 3];
+            var v3 = (gramRow[members[r + 3]] - s3) * invDiag[r + 3];
             newRow[r] = v0;
             newRow[r + 1] = v1;
             newRow[r + 2] = v2;
@@ -87,22 +87,22 @@ internal sealed class CoalitionWalker : IGrowingCoalition
         }
         for (; r < k; r++)
         {
-            var v = (aj[members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * invDiag[r];
+            var v = (gramRow[members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * invDiag[r];
             newRow[r] = v;
             dot += v * v;
         }
-        var diag = aj[j] + _sys.Alpha;
+        var diag = gramRow[j] + _system.Alpha;
         var pivot = diag - dot;
         if (!(pivot > DependencyTolerance * diag)) return false;
         var lkk = Math.Sqrt(pivot);
         newRow[k] = lkk;
-        _invDiag[k] = 1.0 / lkk;
-        _z[k] = (_sys.B[j] - Kernels.Dot(newRow[..k], _z)) * _invDiag[k];
-        var qj = _sys.Q.AsSpan(j * m, m);
-        var qRow = _qa.AsSpan(k * m, k + 1);
-        for (var c = 0; c < k; c++) qRow[c] = qj[_members[c]];
-        qRow[k] = qj[j];
-        _qva[k] = _sys.Qv[j];
+        _inverseDiagonal[k] = 1.0 / lkk;
+        _forward[k] = (_system.TrainTargetProducts[j] - Kernels.Dot(newRow[..k], _forward)) * _inverseDiagonal[k];
+        var testGramRow = _system.TestGram.AsSpan(j * m, m);
+        var memberTestRow = _memberTestGram.AsSpan(k * m, k + 1);
+        for (var c = 0; c < k; c++) memberTestRow[c] = testGramRow[_members[c]];
+        memberTestRow[k] = testGramRow[j];
+        _memberTestTarget[k] = _system.TestTargetProducts[j];
         _members[k] = j;
         _count = k + 1;
         return true;
@@ -111,25 +111,25 @@ internal sealed class CoalitionWalker : IGrowingCoalition
     /// <summary>Removes the most recently pushed feature (only after a Push that returned true).</summary>
     public void Pop() => _count--;
 
-    public int Sellers => _m;
+    public int Sellers => _sellers;
 
-    public double EmptyGain => _sys.EmptyGain;
+    public double EmptyGain => _system.EmptyGain;
 
     /// <summary>G after feature j joins (refitted); a dependent feature leaves the fit, and G, as they were.</summary>
     public double Join(int j, double previous) => Push(j) ? Gain() : previous;
 
     /// <summary>G of the current coalition: solves for beta (back substitution) and scores the held-out part.</summary>
-    public double Gain() => _sys.GainFromSse(HeldOutSse());
+    public double Gain() => _system.GainFromSse(HeldOutSse());
 
     public double HeldOutSse()
     {
         var k = _count;
-        if (k == 0) return _sys.R0;
-        SolveBeta();
-        var m = _m;
-        var beta = _beta.AsSpan(0, k);
+        if (k == 0) return _system.EmptySse;
+        SolveCoefficients();
+        var m = _sellers;
+        var beta = _coefficients.AsSpan(0, k);
         var quad = 0.0;
-        var qa = _qa;
+        var qa = _memberTestGram;
         var r = 0;
         // Four rows at a time, each the same sum as Dot(Qa[r, ..r], beta) (see Push).
         for (; r + 4 <= k; r += 4)
@@ -158,39 +158,39 @@ internal sealed class CoalitionWalker : IGrowingCoalition
             var br = beta[r];
             quad += br * (qa[r * m + r] * br + 2.0 * Kernels.Dot(qa.AsSpan(r * m, r), beta));
         }
-        return _sys.R0 - 2.0 * Kernels.Dot(beta, _qva) + quad;
+        return _system.EmptySse - 2.0 * Kernels.Dot(beta, _memberTestTarget) + quad;
     }
 
     /// <summary>L' beta = z, column by column so the inner loop runs along a row of L.</summary>
-    private void SolveBeta()
+    private void SolveCoefficients()
     {
         var k = _count;
-        var m = _m;
-        var tmp = _column.AsSpan(0, k);
-        _z.AsSpan(0, k).CopyTo(tmp);
+        var m = _sellers;
+        var tmp = _backScratch.AsSpan(0, k);
+        _forward.AsSpan(0, k).CopyTo(tmp);
         for (var c = k - 1; c >= 0; c--)
         {
-            var bc = tmp[c] * _invDiag[c];
-            _beta[c] = bc;
-            Kernels.SubtractScaled(tmp[..c], _l.AsSpan(c * m, c), bc);
+            var bc = tmp[c] * _inverseDiagonal[c];
+            _coefficients[c] = bc;
+            Kernels.SubtractScaled(tmp[..c], _factor.AsSpan(c * m, c), bc);
         }
     }
 
     /// <summary>Coefficients of the current fit on the standardised features, one per seller (0 for those outside it).</summary>
     public double[] StandardisedCoefficients()
     {
-        SolveBeta();
-        var b = new double[_m];
-        for (var r = 0; r < _count; r++) b[_members[r]] = _beta[r];
+        SolveCoefficients();
+        var b = new double[_sellers];
+        for (var r = 0; r < _count; r++) b[_members[r]] = _coefficients[r];
         return b;
     }
 
     /// <summary>Raw-scale coefficients of the current fit, one per seller (0 for those outside it).</summary>
     public double[] Coefficients()
     {
-        SolveBeta();
-        var w = new double[_m];
-        for (var r = 0; r < _count; r++) w[_members[r]] = _beta[r] * _sys.InvScale[_members[r]];
+        SolveCoefficients();
+        var w = new double[_sellers];
+        for (var r = 0; r < _count; r++) w[_members[r]] = _coefficients[r] * _system.InverseScale[_members[r]];
         return w;
     }
 }

@@ -1,10 +1,11 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>
-/// The model's normal equations at one noise level s, in standardised coordinates: A = D^-1 C D^-1 and b = D^-1 c over
-/// the training part, Q and q the same products over the held-out part, R0 the held-out sum of squares of the
-/// empty coalition (which predicts the training mean). For a coalition S the ridge coefficients solve
-/// (A_SS + alpha I) beta = b_S and the held-out error is SSE = R0 - 2 beta'q_S + beta'Q_SS beta.
+/// The model's normal equations at one noise level s, in standardised coordinates (docs/mechanism.md, "The gain from Gram
+/// blocks"): the training Gram A = D^-1 C D^-1 and the features' products with the target b = D^-1 c, the same two over
+/// the held-out part (Q and q), and R0, the held-out sum of squares of the empty coalition (which predicts the training
+/// mean). For a coalition S the ridge coefficients solve (A_SS + alpha I) beta = b_S and the held-out error is
+/// SSE = R0 - 2 beta'q_S + beta'Q_SS beta.
 /// Standardising each feature does not depend on which others are in S, so one system serves every coalition.
 /// Mutable only through <see cref="Rebuild"/>, so a caller can reuse the buffers across noise levels.
 /// </summary>
@@ -20,27 +21,32 @@ internal sealed class GainSystem
         _moments = moments;
         Sellers = moments.Sellers;
         var m = Sellers;
-        A = new double[m * m];
-        Q = new double[m * m];
-        B = new double[m];
-        Qv = new double[m];
-        InvScale = new double[m];
-        R0 = moments.TestYy;
+        TrainGram = new double[m * m];
+        TestGram = new double[m * m];
+        TrainTargetProducts = new double[m];
+        TestTargetProducts = new double[m];
+        InverseScale = new double[m];
+        EmptySse = moments.TestTargetSquares;
         _testSize = moments.TestSize;
-        _range = moments.TestRange;
-        _ssTot = moments.TestYy - moments.TestYSum * moments.TestYSum / moments.TestSize;
+        _range = moments.TestTargetRange;
+        _ssTot = moments.TestTargetSquares - moments.TestTargetSum * moments.TestTargetSum / moments.TestSize;
         Alpha = parameters.RidgeAlpha;
         Kind = parameters.Gain;
     }
 
     public int Sellers { get; }
-    public double[] A { get; }
-    public double[] B { get; }
-    public double[] Q { get; }
-    public double[] Qv { get; }
+    /// <summary>A (M x M, row-major): the standardised features' Gram matrix over the training part.</summary>
+    public double[] TrainGram { get; }
+    /// <summary>b: each standardised feature's product with the centred target over the training part.</summary>
+    public double[] TrainTargetProducts { get; }
+    /// <summary>Q: the standardised features' Gram matrix over the held-out part.</summary>
+    public double[] TestGram { get; }
+    /// <summary>q: each standardised feature's product with the centred target over the held-out part.</summary>
+    public double[] TestTargetProducts { get; }
     /// <summary>1 / standard deviation of each allocated feature on the training part (0 for a constant one).</summary>
-    public double[] InvScale { get; }
-    public double R0 { get; }
+    public double[] InverseScale { get; }
+    /// <summary>R0: the held-out sum of squared errors of the empty coalition, which predicts the training mean.</summary>
+    public double EmptySse { get; }
     public double Alpha { get; }
     public GainKind Kind { get; }
 
@@ -60,18 +66,18 @@ internal sealed class GainSystem
         var s2 = s * s;
         var tr = mo.Train;
         var te = mo.Test;
-        var inv = InvScale;
+        var inv = InverseScale;
         for (var i = 0; i < m; i++)
         {
             var d = i * m + i;
-            var variance = (tr.Xx[d] + s * tr.Cross[d] + s2 * tr.Ee[d]) / mo.TrainSize;
+            var variance = (tr.SellerGram[d] + s * tr.CrossGram[d] + s2 * tr.NoiseGram[d]) / mo.TrainSize;
             // A constant feature (zero variance, e.g. a seller whose series never moves) cannot be standardised;
             // like a standard scaler we leave it unscaled, and centred it is all zeros: it gets beta = 0.
-            var scale = Math.Max(1.0, Math.Abs(mo.TrainMeanX[i]));
+            var scale = Math.Max(1.0, Math.Abs(mo.TrainSellerMeans[i]));
             inv[i] = variance > 1e-24 * scale * scale ? 1.0 / Math.Sqrt(variance) : 0.0;
         }
-        var a = A;
-        var q = Q;
+        var a = TrainGram;
+        var q = TestGram;
         for (var i = 0; i < m; i++)
         {
             var row = i * m;
@@ -80,13 +86,13 @@ internal sealed class GainSystem
             {
                 var k = row + j;
                 var f = fi * inv[j];
-                var av = (tr.Xx[k] + s * tr.Cross[k] + s2 * tr.Ee[k]) * f;
-                var qv = (te.Xx[k] + s * te.Cross[k] + s2 * te.Ee[k]) * f;
+                var av = (tr.SellerGram[k] + s * tr.CrossGram[k] + s2 * tr.NoiseGram[k]) * f;
+                var qv = (te.SellerGram[k] + s * te.CrossGram[k] + s2 * te.NoiseGram[k]) * f;
                 a[k] = a[j * m + i] = av;
                 q[k] = q[j * m + i] = qv;
             }
-            B[i] = (tr.Xy[i] + s * tr.Ey[i]) * fi;
-            Qv[i] = (te.Xy[i] + s * te.Ey[i]) * fi;
+            TrainTargetProducts[i] = (tr.SellerTarget[i] + s * tr.NoiseTarget[i]) * fi;
+            TestTargetProducts[i] = (te.SellerTarget[i] + s * te.NoiseTarget[i]) * fi;
         }
     }
 
@@ -102,5 +108,5 @@ internal sealed class GainSystem
         return Math.Clamp(g, 0.0, 1.0);
     }
 
-    public double EmptyGain => GainFromSse(R0);
+    public double EmptyGain => GainFromSse(EmptySse);
 }

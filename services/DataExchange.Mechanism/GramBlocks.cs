@@ -1,16 +1,17 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>
-/// Products of the centred series over one part of the series (M x M, row-major): the Gram of the features
-/// allocated at noise level s is Xx + s Cross + s^2 Ee, and their product with y is Xy + s Ey.
+/// Products of the centred series over one part of the series (M x M, row-major): with X the sellers' series and E the
+/// task's noise, the Gram of the features allocated at noise level s is XX' + s (XE' + EX') + s^2 EE', that is
+/// SellerGram + s CrossGram + s^2 NoiseGram, and their product with the target y is Xy + s Ey, SellerTarget + s NoiseTarget.
 /// </summary>
 internal sealed class GramBlocks
 {
-    public required double[] Xx { get; init; }
-    public required double[] Cross { get; init; }   // XE' + EX'
-    public required double[] Ee { get; init; }
-    public required double[] Xy { get; init; }
-    public required double[] Ey { get; init; }
+    public required double[] SellerGram { get; init; }     // X X'
+    public required double[] CrossGram { get; init; }      // X E' + E X'
+    public required double[] NoiseGram { get; init; }      // E E'
+    public required double[] SellerTarget { get; init; }   // X y
+    public required double[] NoiseTarget { get; init; }    // E y
 
     /// <summary>The blocks over [start, start + length); <paramref name="xx"/> is X X' over it, from the sellers' cache.</summary>
     public static GramBlocks Compute(double[][] x, double[][] e, double[] y, int start, int length, double[] xx)
@@ -55,7 +56,7 @@ internal sealed class GramBlocks
             xy[r] = Kernels.Dot(x[r].AsSpan(start, length), ys);
             ey[r] = Kernels.Dot(e[r].AsSpan(start, length), ys);
         }
-        return new GramBlocks { Xx = xx, Cross = cross, Ee = ee, Xy = xy, Ey = ey };
+        return new GramBlocks { SellerGram = xx, CrossGram = cross, NoiseGram = ee, SellerTarget = xy, NoiseTarget = ey };
     }
 
     /// <summary>R R' over [start, start + length), row-major and symmetric: entry (i, j) is Kernels.Dot(r_i, r_j) for j &lt;= i, bit for bit.</summary>

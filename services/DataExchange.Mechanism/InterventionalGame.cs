@@ -14,73 +14,73 @@ namespace DataExchange.Mechanism;
 /// </summary>
 internal sealed class InterventionalGame : ICoalitionGame
 {
-    private readonly GainSystem _sys;
-    private readonly double[] _beta;
-    private readonly double[] _u;
+    private readonly GainSystem _system;
+    private readonly double[] _coefficients;                // beta: the full fit's, on the standardised features
+    private readonly double[] _testGramTimesCoefficients;   // u = Q_{., S} beta_S of the current coalition S
     private double _sse;
 
     public InterventionalGame(GainSystem system)
     {
-        _sys = system;
+        _system = system;
         var walker = new CoalitionWalker(system);
         for (var j = 0; j < system.Sellers; j++) walker.Push(j);
-        _beta = walker.StandardisedCoefficients();
-        _u = new double[system.Sellers];
+        _coefficients = walker.StandardisedCoefficients();
+        _testGramTimesCoefficients = new double[system.Sellers];
         Reset();
     }
 
-    public GainSystem System => _sys;
+    public GainSystem System => _system;
 
     /// <summary>The full fit's coefficients on the standardised features (0 for a feature the fit left out).</summary>
-    public ReadOnlySpan<double> Beta => _beta;
+    public ReadOnlySpan<double> Coefficients => _coefficients;
 
-    public int Sellers => _sys.Sellers;
+    public int Sellers => _system.Sellers;
 
-    public double EmptyGain => _sys.EmptyGain;
+    public double EmptyGain => _system.EmptyGain;
 
     public void Reset()
     {
-        Array.Clear(_u);
-        _sse = _sys.R0;
+        Array.Clear(_testGramTimesCoefficients);
+        _sse = _system.EmptySse;
     }
 
     public double Join(int j, double previous)
     {
-        var b = _beta[j];
-        if (b == 0.0) return _sys.GainFromSse(_sse);
-        var m = _sys.Sellers;
-        _sse += b * (b * _sys.Q[j * m + j] + 2.0 * _u[j] - 2.0 * _sys.Qv[j]);
-        var qj = _sys.Q.AsSpan(j * m, m);
-        for (var k = 0; k < m; k++) _u[k] += b * qj[k];
-        return _sys.GainFromSse(_sse);
+        var b = _coefficients[j];
+        if (b == 0.0) return _system.GainFromSse(_sse);
+        var m = _system.Sellers;
+        _sse += b * (b * _system.TestGram[j * m + j] + 2.0 * _testGramTimesCoefficients[j] - 2.0 * _system.TestTargetProducts[j]);
+        var testGramRow = _system.TestGram.AsSpan(j * m, m);
+        for (var k = 0; k < m; k++) _testGramTimesCoefficients[k] += b * testGramRow[k];
+        return _system.GainFromSse(_sse);
     }
 
     /// <summary>v(S) for every coalition (bit mask), depth first: each child extends its parent's u by one row of Q.</summary>
     public double[] GainTable()
     {
-        var m = _sys.Sellers;
+        var m = _system.Sellers;
         var g = new double[1 << m];
-        g[0] = _sys.EmptyGain;
+        g[0] = _system.EmptyGain;
         // u per depth; a child only ever reads u at indices above the seller it added, so only those are updated.
         var u = new double[m + 1][];
         for (var d = 0; d <= m; d++) u[d] = new double[m];
-        Visit(g, u, 0, 0, 0, _sys.R0);
+        Visit(g, u, 0, 0, 0, _system.EmptySse);
         return g;
     }
 
     private void Visit(double[] g, double[][] u, int depth, int mask, int next, double sse)
     {
-        var m = _sys.Sellers;
-        var q = _sys.Q;
+        var m = _system.Sellers;
+        var q = _system.TestGram;
         var parent = u[depth];
         var child = u[depth + 1];
         for (var j = next; j < m; j++)
         {
-            var b = _beta[j];
+            var b = _coefficients[j];
             var childSse = sse;
             if (b != 0.0)
             {
-                childSse += b * (b * q[j * m + j] + 2.0 * parent[j] - 2.0 * _sys.Qv[j]);
+                childSse += b * (b * q[j * m + j] + 2.0 * parent[j] - 2.0 * _system.TestTargetProducts[j]);
                 for (var k = j + 1; k < m; k++) child[k] = parent[k] + b * q[j * m + k];
             }
             else
@@ -88,7 +88,7 @@ internal sealed class InterventionalGame : ICoalitionGame
                 for (var k = j + 1; k < m; k++) child[k] = parent[k];
             }
             var childMask = mask | (1 << j);
-            g[childMask] = _sys.GainFromSse(childSse);
+            g[childMask] = _system.GainFromSse(childSse);
             if (j + 1 < m) Visit(g, u, depth + 1, childMask, j + 1, childSse);
         }
     }

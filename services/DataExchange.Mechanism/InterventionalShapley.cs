@@ -42,14 +42,14 @@ public static class InterventionalShapley
         var game = new InterventionalGame(gains.System(noiseScale));
         var sys = game.System;
         var m = sys.Sellers;
-        var beta = game.Beta;
+        var beta = game.Coefficients;
         var phi = new double[m];
-        if (!(sys.R0 > 0)) return new ShapleyEstimate(phi, 0);
+        if (!(sys.EmptySse > 0)) return new ShapleyEstimate(phi, 0);
         for (var i = 0; i < m; i++)
         {
             if (beta[i] == 0.0) continue;
-            var qBeta = Kernels.Dot(sys.Q.AsSpan(i * m, m), beta);
-            phi[i] = beta[i] * (2.0 * sys.Qv[i] - qBeta) / sys.R0;
+            var qBeta = Kernels.Dot(sys.TestGram.AsSpan(i * m, m), beta);
+            phi[i] = beta[i] * (2.0 * sys.TestTargetProducts[i] - qBeta) / sys.EmptySse;
         }
         return new ShapleyEstimate(phi, 0);
     }

@@ -12,39 +12,39 @@ internal sealed class NoiseParts
         var classes = labels.Classes.Length;
         var nTrain = labels.TrainSize;
         var nTest = labels.TestSize;
-        TestX = new double[m][];
-        TestE = new double[m][];
-        ClassSumX = new double[classes * m];
-        ClassSumE = new double[classes * m];
-        TrainTotalX = new double[m];
-        TrainTotalE = new double[m];
+        TestSellerValues = new double[m][];
+        TestNoiseValues = new double[m][];
+        ClassSellerSums = new double[classes * m];
+        ClassNoiseSums = new double[classes * m];
+        TrainSellerTotals = new double[m];
+        TrainNoiseTotals = new double[m];
         for (var i = 0; i < m; i++)
         {
             var x = sellers.Row(i);
             var e = noise.Row(i);
-            var (mx, me) = (moments.TrainMeanX[i], moments.TrainMeanE[i]);
+            var (mx, me) = (moments.TrainSellerMeans[i], moments.TrainNoiseMeans[i]);
             for (var t = 0; t < nTrain; t++)
             {
                 var c = labels.Index[t];
-                ClassSumX[c * m + i] += x[t] - mx;
-                ClassSumE[c * m + i] += e[t] - me;
-                TrainTotalX[i] += x[t] - mx;
-                TrainTotalE[i] += e[t] - me;
+                ClassSellerSums[c * m + i] += x[t] - mx;
+                ClassNoiseSums[c * m + i] += e[t] - me;
+                TrainSellerTotals[i] += x[t] - mx;
+                TrainNoiseTotals[i] += e[t] - me;
             }
-            TestX[i] = new double[nTest];
-            TestE[i] = new double[nTest];
+            TestSellerValues[i] = new double[nTest];
+            TestNoiseValues[i] = new double[nTest];
             for (var t = 0; t < nTest; t++)
             {
-                TestX[i][t] = x[nTrain + t] - mx;
-                TestE[i][t] = e[nTrain + t] - me;
+                TestSellerValues[i][t] = x[nTrain + t] - mx;
+                TestNoiseValues[i][t] = e[nTrain + t] - me;
             }
         }
     }
 
-    public double[][] TestX { get; }
-    public double[][] TestE { get; }
-    public double[] ClassSumX { get; }
-    public double[] ClassSumE { get; }
-    public double[] TrainTotalX { get; }
-    public double[] TrainTotalE { get; }
+    public double[][] TestSellerValues { get; }
+    public double[][] TestNoiseValues { get; }
+    public double[] ClassSellerSums { get; }
+    public double[] ClassNoiseSums { get; }
+    public double[] TrainSellerTotals { get; }
+    public double[] TrainNoiseTotals { get; }
 }

@@ -16,10 +16,10 @@ internal sealed class PermutationSampler
     private readonly SeededRandom _rng;
     private readonly int[] _order;
     private readonly double[] _mean;
-    private readonly double[] _m2;
+    private readonly double[] _squaredDeviations;   // Welford's M2: sum of squared deviations from the running mean
     private readonly double[]? _first;
     private readonly double _empty;
-    private int _n;
+    private int _samples;
 
     public PermutationSampler(ICoalitionGame game, ulong seed, bool antithetic = false)
     {
@@ -27,18 +27,18 @@ internal sealed class PermutationSampler
         _rng = new SeededRandom(seed);
         _order = Enumerable.Range(0, game.Sellers).ToArray();
         _mean = new double[game.Sellers];
-        _m2 = new double[game.Sellers];
+        _squaredDeviations = new double[game.Sellers];
         _first = antithetic ? new double[game.Sellers] : null;
         _empty = game.EmptyGain;
     }
 
-    public int Permutations => _first is null ? _n : 2 * _n;
+    public int Permutations => _first is null ? _samples : 2 * _samples;
 
     public void Walk()
     {
         // Each walk shuffles the previous order: still a uniform permutation, and one stream of the seed.
         _rng.Shuffle(_order);
-        _n++;
+        _samples++;
         if (_first is null)
         {
             _game.Reset();
@@ -78,11 +78,11 @@ internal sealed class PermutationSampler
     private void Add(int j, double x)
     {
         var d = x - _mean[j];
-        _mean[j] += d / _n;
-        _m2[j] += d * (x - _mean[j]);
+        _mean[j] += d / _samples;
+        _squaredDeviations[j] += d * (x - _mean[j]);
     }
 
     public double[] Means() => (double[])_mean.Clone();
 
-    public double Variance(int j) => _n > 1 ? _m2[j] / (_n - 1) : 0.0;
+    public double Variance(int j) => _samples > 1 ? _squaredDeviations[j] / (_samples - 1) : 0.0;
 }

@@ -48,7 +48,7 @@ internal sealed class SampledCopies
     private SampledLevel Exact()
     {
         var own = _sellers.Moments(_nTrain);
-        return new SampledLevel(own.Centred, own.Mean, own.TrainXx, own.TestXx);
+        return new SampledLevel(own.Centred, own.TrainMeans, own.TrainGram, own.TestGram);
     }
 
     private SampledLevel Masked(double d)

@@ -1,14 +1,14 @@
 namespace DataExchange.Mechanism;
 
 /// <summary>One mask's allocated features: centred rows (masked steps 0), the kept training means, X X' over each part.</summary>
-internal sealed class SampledLevel(double[][] centred, double[] mean, double[] trainXx, double[] testXx)
+internal sealed class SampledLevel(double[][] centred, double[] trainMeans, double[] trainGram, double[] testGram)
 {
     private TaskMoments? _moments;
 
     public double[][] Centred { get; } = centred;
-    public double[] Mean { get; } = mean;
-    public double[] TrainXx { get; } = trainXx;
-    public double[] TestXx { get; } = testXx;
+    public double[] TrainMeans { get; } = trainMeans;
+    public double[] TrainGram { get; } = trainGram;
+    public double[] TestGram { get; } = testGram;
 
     /// <summary>The task's moments for this mask, in the noise path's form with s = 0 (no E): GainSystem.Build(moments, 0) fits on it.</summary>
     public TaskMoments Moments(TargetMoments y)
@@ -21,9 +21,9 @@ internal sealed class SampledLevel(double[][] centred, double[] mean, double[] t
         {
             var xy = new double[m];
             for (var i = 0; i < m; i++) xy[i] = Kernels.Dot(Centred[i].AsSpan(start, length), y.Centred.AsSpan(start, length));
-            return new GramBlocks { Xx = xx, Cross = zeros, Ee = zeros, Xy = xy, Ey = zeroVector };
+            return new GramBlocks { SellerGram = xx, CrossGram = zeros, NoiseGram = zeros, SellerTarget = xy, NoiseTarget = zeroVector };
         }
-        return _moments = new TaskMoments(m, y.TrainSize, y.TestSize, Part(0, y.TrainSize, TrainXx), Part(y.TrainSize, y.TestSize, TestXx),
-            y.TestYy, y.TestYSum, y.TestRange, y.TrainMean, Mean, zeroVector);
+        return _moments = new TaskMoments(m, y.TrainSize, y.TestSize, Part(0, y.TrainSize, TrainGram), Part(y.TrainSize, y.TestSize, TestGram),
+            y.TestTargetSquares, y.TestTargetSum, y.TestTargetRange, y.TrainMean, TrainMeans, zeroVector);
     }
 }

@@ -41,7 +41,7 @@ public static class Sampling
     public static double[][] Allocate(FeatureSet sellers, ulong noiseSeed, double maskedFraction, double trainFraction)
     {
         var copies = new SampledCopies(sellers, noiseSeed, TaskMoments.TrainLength(sellers.Steps, trainFraction));
-        var mean = copies.Level(maskedFraction).Mean;
+        var mean = copies.Level(maskedFraction).TrainMeans;
         var kept = Kept(sellers.Sellers, sellers.Steps, noiseSeed, maskedFraction);
         var rows = new double[sellers.Sellers][];
         for (var m = 0; m < rows.Length; m++)

@@ -8,10 +8,10 @@ namespace DataExchange.Mechanism;
 internal sealed class SellerMoments
 {
     public required int TrainLength { get; init; }
-    public required double[] Mean { get; init; }
+    public required double[] TrainMeans { get; init; }
     public required double[][] Centred { get; init; }
-    public required double[] TrainXx { get; init; }
-    public required double[] TestXx { get; init; }
+    public required double[] TrainGram { get; init; }
+    public required double[] TestGram { get; init; }
 
     public static SellerMoments Compute(FeatureSet sellers, int nTrain)
     {
@@ -26,10 +26,10 @@ internal sealed class SellerMoments
         return new SellerMoments
         {
             TrainLength = nTrain,
-            Mean = mean,
+            TrainMeans = mean,
             Centred = x,
-            TrainXx = GramBlocks.Symmetric(x, 0, nTrain),
-            TestXx = GramBlocks.Symmetric(x, nTrain, sellers.Steps - nTrain),
+            TrainGram = GramBlocks.Symmetric(x, 0, nTrain),
+            TestGram = GramBlocks.Symmetric(x, nTrain, sellers.Steps - nTrain),
         };
     }
 }

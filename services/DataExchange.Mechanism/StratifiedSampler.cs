@@ -19,14 +19,14 @@ internal sealed class StratifiedSampler
 {
     private readonly ICoalitionGame _game;
     private readonly SeededRandom _rng;
-    private readonly int _m;
-    private readonly int[] _tau;
+    private readonly int _sellers;
+    private readonly int[] _shuffled;   // tau: the sellers in a uniform order, cut into chunks per cycle
     private readonly int[] _pool;
     private readonly int[] _order;
     private readonly int[] _chunkStamp;
     private readonly int[] _drawnStamp;
     private readonly double[][] _mean;   // [band][seller]
-    private readonly double[][] _m2;
+    private readonly double[][] _squaredDeviations;   // Welford's M2 per [band][seller]
     private readonly int[][] _count;
     private int _stamp;
 
@@ -34,22 +34,22 @@ internal sealed class StratifiedSampler
     {
         _game = game;
         _rng = rng;
-        _m = game.Sellers;
-        Edges = BandEdges(_m);
+        _sellers = game.Sellers;
+        Edges = BandEdges(_sellers);
         var bands = Edges.Length - 1;
-        _tau = Enumerable.Range(0, _m).ToArray();
-        _pool = new int[_m];
-        _order = new int[_m];
-        _chunkStamp = new int[_m];
-        _drawnStamp = new int[_m];
+        _shuffled = Enumerable.Range(0, _sellers).ToArray();
+        _pool = new int[_sellers];
+        _order = new int[_sellers];
+        _chunkStamp = new int[_sellers];
+        _drawnStamp = new int[_sellers];
         _mean = new double[bands][];
-        _m2 = new double[bands][];
+        _squaredDeviations = new double[bands][];
         _count = new int[bands][];
         for (var b = 0; b < bands; b++)
         {
-            _mean[b] = new double[_m];
-            _m2[b] = new double[_m];
-            _count[b] = new int[_m];
+            _mean[b] = new double[_sellers];
+            _squaredDeviations[b] = new double[_sellers];
+            _count[b] = new int[_sellers];
         }
         Cycles = new int[bands];
     }
@@ -94,7 +94,7 @@ internal sealed class StratifiedSampler
     public double CycleCost(int b)
     {
         var w = Edges[b + 1] - Edges[b];
-        return (double)((_m + w - 1) / w) * WalkCost(Edges[b + 1]);
+        return (double)((_sellers + w - 1) / w) * WalkCost(Edges[b + 1]);
     }
 
     /// <summary>
@@ -119,13 +119,13 @@ internal sealed class StratifiedSampler
     {
         var (start, end) = (Edges[b], Edges[b + 1]);
         var w = end - start;
-        var m = _m;
-        _rng.Shuffle(_tau);
+        var m = _sellers;
+        _rng.Shuffle(_shuffled);
         for (var c = 0; c < m; c += w)
         {
             var size = Math.Min(w, m - c);
             _stamp++;
-            for (var i = 0; i < size; i++) _chunkStamp[_tau[c + i]] = _stamp;
+            for (var i = 0; i < size; i++) _chunkStamp[_shuffled[c + i]] = _stamp;
             // the prefix and the band's fillers: end - size of the other sellers drawn without replacement, in random order
             var draw = end - size;
             if (2 * end <= m)
@@ -143,7 +143,7 @@ internal sealed class StratifiedSampler
             {
                 var n = 0;
                 for (var i = 0; i < m; i++)
-                    if (_chunkStamp[_tau[i]] != _stamp) _pool[n++] = _tau[i];
+                    if (_chunkStamp[_shuffled[i]] != _stamp) _pool[n++] = _shuffled[i];
                 for (var i = 0; i < draw; i++)
                 {
                     var k = i + _rng.Next(n - i);
@@ -151,7 +151,7 @@ internal sealed class StratifiedSampler
                 }
             }
             _pool.AsSpan(0, start).CopyTo(_order);
-            _tau.AsSpan(c, size).CopyTo(_order.AsSpan(start));
+            _shuffled.AsSpan(c, size).CopyTo(_order.AsSpan(start));
             _pool.AsSpan(start, draw - start).CopyTo(_order.AsSpan(start + size));
             _rng.Shuffle(_order.AsSpan(start, w));
             Walk(b, start, end);
@@ -179,20 +179,20 @@ internal sealed class StratifiedSampler
         var n = ++_count[b][j];
         var d = x - _mean[b][j];
         _mean[b][j] += d / n;
-        _m2[b][j] += d * (x - _mean[b][j]);
+        _squaredDeviations[b][j] += d * (x - _mean[b][j]);
     }
 
     /// <summary>Sample variance of seller j's marginals in band b (0 with fewer than two).</summary>
-    public double Variance(int b, int j) => _count[b][j] > 1 ? _m2[b][j] / (_count[b][j] - 1) : 0.0;
+    public double Variance(int b, int j) => _count[b][j] > 1 ? _squaredDeviations[b][j] / (_count[b][j] - 1) : 0.0;
 
     /// <summary>phi_j = sum_b (w_b / M) mean_j(b): every band must have run at least one cycle.</summary>
     public double[] Estimate()
     {
-        var phi = new double[_m];
+        var phi = new double[_sellers];
         for (var b = 0; b < Bands; b++)
         {
-            var weight = (double)(Edges[b + 1] - Edges[b]) / _m;
-            for (var j = 0; j < _m; j++) phi[j] += weight * _mean[b][j];
+            var weight = (double)(Edges[b + 1] - Edges[b]) / _sellers;
+            for (var j = 0; j < _sellers; j++) phi[j] += weight * _mean[b][j];
         }
         return phi;
     }
@@ -203,7 +203,7 @@ internal sealed class StratifiedSampler
         var v = 0.0;
         for (var b = 0; b < Bands; b++)
         {
-            var weight = (double)(Edges[b + 1] - Edges[b]) / _m;
+            var weight = (double)(Edges[b + 1] - Edges[b]) / _sellers;
             if (_count[b][j] > 0) v += weight * weight * Variance(b, j) / _count[b][j];
         }
         return v;
@@ -213,7 +213,7 @@ internal sealed class StratifiedSampler
     public double MaxVariance(int b)
     {
         var v = 0.0;
-        for (var j = 0; j < _m; j++) v = Math.Max(v, Variance(b, j));
+        for (var j = 0; j < _sellers; j++) v = Math.Max(v, Variance(b, j));
         return v;
     }
 }

@@ -10,9 +10,9 @@ internal sealed class TargetMoments
     public required int TestSize { get; init; }
     public required double[] Centred { get; init; }
     public required double TrainMean { get; init; }
-    public required double TestYy { get; init; }
-    public required double TestYSum { get; init; }
-    public required double TestRange { get; init; }
+    public required double TestTargetSquares { get; init; }
+    public required double TestTargetSum { get; init; }
+    public required double TestTargetRange { get; init; }
 
     public static TargetMoments Compute(ReadOnlySpan<double> target, int steps, double trainFraction)
     {
@@ -39,8 +39,8 @@ internal sealed class TargetMoments
         }
         return new TargetMoments
         {
-            TrainSize = nTrain, TestSize = nTest, Centred = y, TrainMean = yMean, TestYy = Kernels.Dot(testY, testY),
-            TestYSum = testYSum, TestRange = max - min,
+            TrainSize = nTrain, TestSize = nTest, Centred = y, TrainMean = yMean, TestTargetSquares = Kernels.Dot(testY, testY),
+            TestTargetSum = testYSum, TestTargetRange = max - min,
         };
     }
 }

@@ -203,7 +203,7 @@ public sealed class TaskGains
         var w = fit.Coefficients();
         // Regression by sampling: the delivered mask's centred rows.
         var rows = _sampled!.Level(s).Centred;
-        for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainYMean;
+        for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainTargetMean;
         for (var m = 0; m < w.Length; m++)
         {
             if (w[m] == 0.0) continue;
@@ -226,13 +226,13 @@ public sealed class TaskGains
         var w = walker.Coefficients();
         var split = _moments.TrainSize;
         var result = new double[_moments.TestSize];
-        for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainYMean;
+        for (var t = 0; t < result.Length; t++) result[t] = _moments.TrainTargetMean;
         for (var m = 0; m < w.Length; m++)
         {
             if (w[m] == 0.0) continue;
             var x = sellers.Row(m);
             var e = noise.Row(m);
-            var mean = _moments.TrainMeanX[m] + s * _moments.TrainMeanE[m];
+            var mean = _moments.TrainSellerMeans[m] + s * _moments.TrainNoiseMeans[m];
             for (var t = 0; t < result.Length; t++)
                 result[t] += w[m] * (x[split + t] + s * e[split + t] - mean);
         }

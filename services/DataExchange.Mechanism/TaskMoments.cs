@@ -17,12 +17,12 @@ public sealed class TaskMoments
         TestSize = testSize;
         Train = train;
         Test = test;
-        TestYy = testYy;
-        TestYSum = testYSum;
-        TestRange = testRange;
-        TrainYMean = trainYMean;
-        TrainMeanX = trainMeanX;
-        TrainMeanE = trainMeanE;
+        TestTargetSquares = testYy;
+        TestTargetSum = testYSum;
+        TestTargetRange = testRange;
+        TrainTargetMean = trainYMean;
+        TrainSellerMeans = trainMeanX;
+        TrainNoiseMeans = trainMeanE;
     }
 
     public int Sellers { get; }
@@ -30,12 +30,12 @@ public sealed class TaskMoments
     public int TestSize { get; }
     internal GramBlocks Train { get; }
     internal GramBlocks Test { get; }
-    internal double TestYy { get; }        // sum of (y - ybar_train)^2 over the held-out part
-    internal double TestYSum { get; }      // sum of (y - ybar_train) over the held-out part
-    internal double TestRange { get; }     // max - min of Y on the held-out part
-    internal double TrainYMean { get; }
-    internal double[] TrainMeanX { get; }
-    internal double[] TrainMeanE { get; }
+    internal double TestTargetSquares { get; }        // sum of (y - ybar_train)^2 over the held-out part
+    internal double TestTargetSum { get; }      // sum of (y - ybar_train) over the held-out part
+    internal double TestTargetRange { get; }     // max - min of Y on the held-out part
+    internal double TrainTargetMean { get; }
+    internal double[] TrainSellerMeans { get; }
+    internal double[] TrainNoiseMeans { get; }
 
     /// <summary>Index of the first held-out step: the model trains on [0, split) and is scored on [split, T).</summary>
     public static int TrainLength(int steps, double trainFraction) => (int)Math.Floor(trainFraction * steps);
@@ -76,8 +76,8 @@ public sealed class TaskMoments
         }
         var yMean = Kernels.Mean(target[..nTrain]);
         var y = Centre(target, yMean);
-        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainXx);
-        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestXx);
+        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram);
+        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram);
         var testY = y.AsSpan(nTrain);
         var testYSum = 0.0;
         foreach (var v in testY) testYSum += v;
@@ -88,7 +88,7 @@ public sealed class TaskMoments
             if (v > max) max = v;
             if (v < min) min = v;
         }
-        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.Mean, meanE);
+        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.TrainMeans, meanE);
     }
 
     internal static double[] Centre(ReadOnlySpan<double> values, double mean)
