@@ -124,7 +124,7 @@ public sealed class TaskGains
             walker = _scratchWalker;
         }
         walker.Reset();
-        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
+        walker.PushAll();
         g = walker.Gain();
         _gainAtNoise[noiseScale] = g;
         return g;
