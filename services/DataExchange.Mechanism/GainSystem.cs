@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -57,8 +60,12 @@ internal sealed class GainSystem
         return sys;
     }
 
-    /// <summary>Refills the system for noise level s.</summary>
-    public void Rebuild(double noiseScale)
+    /// <summary>
+    /// Refills the system for noise level s. With <paramref name="lowerTriangle"/> only the Grams' entries (i, j &lt;= i)
+    /// are written (half the memory traffic): enough for a walker that pushes the sellers in index order, which reads
+    /// nothing else (RF*'s full coalitions); the entries above the diagonal are then stale.
+    /// </summary>
+    public void Rebuild(double noiseScale, bool lowerTriangle = false)
     {
         var mo = _moments;
         var m = Sellers;
@@ -76,24 +83,49 @@ internal sealed class GainSystem
             var scale = Math.Max(1.0, Math.Abs(mo.TrainSellerMeans[i]));
             inv[i] = variance > 1e-24 * scale * scale ? 1.0 / Math.Sqrt(variance) : 0.0;
         }
-        var a = TrainGram;
-        var q = TestGram;
         for (var i = 0; i < m; i++)
         {
-            var row = i * m;
+            // Whole rows, not the lower triangle mirrored: the blocks are symmetric bit for bit (X X' and E E' are filled
+            // from one product per pair, X E' + E X' adds the same two terms either way) and inv_i inv_j = inv_j inv_i, so
+            // entry (i, j) is the bits the mirror wrote, and every store runs along a row.
             var fi = inv[i];
-            for (var j = 0; j <= i; j++)
-            {
-                var k = row + j;
-                var f = fi * inv[j];
-                var av = (tr.SellerGram[k] + s * tr.CrossGram[k] + s2 * tr.NoiseGram[k]) * f;
-                var qv = (te.SellerGram[k] + s * te.CrossGram[k] + s2 * te.NoiseGram[k]) * f;
-                a[k] = a[j * m + i] = av;
-                q[k] = q[j * m + i] = qv;
-            }
+            var length = lowerTriangle ? i + 1 : m;
+            ScaledRow(tr, i * m, length, s, s2, fi, inv, TrainGram);
+            ScaledRow(te, i * m, length, s, s2, fi, inv, TestGram);
             TrainTargetProducts[i] = (tr.SellerTarget[i] + s * tr.NoiseTarget[i]) * fi;
             TestTargetProducts[i] = (te.SellerTarget[i] + s * te.NoiseTarget[i]) * fi;
         }
+    }
+
+    /// <summary>
+    /// Row i of a standardised Gram at level s, its first <paramref name="length"/> entries: (SellerGram + s CrossGram +
+    /// s^2 NoiseGram)[i, j] (inv_i inv_j), four
+    /// entries at a time with the scalar expression's operations in its order (no FMA), so the same bits.
+    /// </summary>
+    private static void ScaledRow(GramBlocks blocks, int row, int length, double s, double s2, double fi, double[] inv, double[] into)
+    {
+        var x = blocks.SellerGram.AsSpan(row, length);
+        var c = blocks.CrossGram.AsSpan(row, length);
+        var e = blocks.NoiseGram.AsSpan(row, length);
+        var o = into.AsSpan(row, length);
+        ref var rx = ref MemoryMarshal.GetReference(x);
+        ref var rc = ref MemoryMarshal.GetReference(c);
+        ref var re = ref MemoryMarshal.GetReference(e);
+        ref var ro = ref MemoryMarshal.GetReference(o);
+        ref var rinv = ref MemoryMarshal.GetArrayDataReference(inv);
+        if (inv.Length < length) throw new ArgumentException("inv is shorter than a row.", nameof(inv));
+        var vs = Vector256.Create(s);
+        var vs2 = Vector256.Create(s2);
+        var vfi = Vector256.Create(fi);
+        var j = 0;
+        for (; j + 4 <= length; j += 4)
+        {
+            var u = (nuint)j;
+            var f = vfi * Vector256.LoadUnsafe(ref rinv, u);
+            var v = (Vector256.LoadUnsafe(ref rx, u) + vs * Vector256.LoadUnsafe(ref rc, u) + vs2 * Vector256.LoadUnsafe(ref re, u)) * f;
+            v.StoreUnsafe(ref ro, u);
+        }
+        for (; j < length; j++) o[j] = (x[j] + s * c[j] + s2 * e[j]) * (fi * inv[j]);
     }
 
     /// <summary>G from the held-out sum of squared errors: paper default 1 - RMSE / range, or R^2; clipped to [0, 1].</summary>

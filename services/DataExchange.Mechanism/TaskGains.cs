@@ -118,9 +118,10 @@ public sealed class TaskGains
         }
         else
         {
-            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task.
+            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task. PushAll reads
+            // only the Grams' lower triangles, so only those are refilled.
             if (_scratchWalker is null) _scratchWalker = new CoalitionWalker(GainSystem.Build(_moments, noiseScale, _parameters));
-            else _scratchWalker.System.Rebuild(noiseScale);
+            else _scratchWalker.System.Rebuild(noiseScale, lowerTriangle: true);
             walker = _scratchWalker;
         }
         walker.Reset();
