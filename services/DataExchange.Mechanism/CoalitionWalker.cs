@@ -10,7 +10,7 @@ namespace DataExchange.Mechanism;
 /// the fit (beta = 0 for it). That is an exact least-squares solution for OLS and never produces NaN; with the
 /// default ridge (alpha > 0) the pivot is at least alpha, so every feature is kept and the fit is unique.
 /// </summary>
-internal sealed partial class CoalitionWalker : IGrowingCoalition
+internal sealed class CoalitionWalker : IGrowingCoalition
 {
     private const double DependencyTolerance = 1e-10;
     private readonly GainSystem _system;
@@ -23,9 +23,6 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
     private readonly double[] _forward;           // z with L z = b_S (forward substitution, grown one entry a step)
     private readonly double[] _coefficients;      // beta with L' beta = z
     private readonly double[] _backScratch;       // the back substitution's running right-hand side
-    private readonly double[] _pending;           // PushFour: the four new rows against the shared part of the factor
-    private readonly double[] _blockScratch;      // HeldOutSseFour: four running right-hand sides
-    private readonly double[] _blockCoefficients; // HeldOutSseFour: four betas
     private int _count;
 
     public CoalitionWalker(GainSystem system)
@@ -40,9 +37,6 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
         _forward = new double[_sellers];
         _coefficients = new double[_sellers];
         _backScratch = new double[_sellers];
-        _pending = new double[4 * _sellers];
-        _blockScratch = new double[4 * _sellers];
-        _blockCoefficients = new double[4 * _sellers];
     }
 
     public GainSystem System => _system;
@@ -53,36 +47,47 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
     public void Reset() => _count = 0;
 
     /// <summary>Adds feature j; false when it is linearly dependent on the coalition and so left out.</summary>
-    public bool Push(int j) => Finish(j, default, 0, 0.0);
-
-    /// <summary>
-    /// Pushes j0..j3 in order (each accepted or left out as <see cref="Push"/> would), with the forward substitution
-    /// against the factor's rows [0, k &amp; ~3) done for all four at once (<see cref="BlockKernels.LowerRows4x4"/>): the
-    /// same sums per row, so the same factor bit for bit, with the factor read once instead of four times.
-    /// </summary>
-    /// <summary>
-    /// The new row of the factor for feature j, from row <paramref name="start"/> on (the entries before it, and the sum
-    /// of their squares <paramref name="dot"/>, given in <paramref name="prefix"/>), then the pivot and z.
-    /// </summary>
-    private bool Finish(int j, ReadOnlySpan<double> prefix, int start, double dot)
+    public bool Push(int j)
     {
         var k = _count;
         var m = _sellers;
         var l = _factor;
         var gramRow = _system.TrainGram.AsSpan(j * m, m);
         var newRow = l.AsSpan(k * m, k + 1);
-        prefix[..start].CopyTo(newRow);
-        var r = start;
+        var dot = 0.0;
+        var members = _members;
+        var invDiag = _inverseDiagonal;
+        var r = 0;
         // Forward substitution four rows at a time: the same sums as Dot(L[r, ..r], newRow) row by row (LowerRows4
         // gives their shared vector part, the tails follow in Dot's order), so the factor is bit for bit the row-by-row one.
         for (; r + 4 <= k; r += 4)
         {
             Kernels.LowerRows4(l, m, r, newRow, out var s0, out var s1, out var s2, out var s3);
-            ForwardGroup(r, gramRow, newRow, s0, s1, s2, s3, ref dot);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            var v0 = (gramRow[members[r]] - s0) * invDiag[r];
+            s1 += l[r1 + r] * v0;
+            var v1 = (gramRow[members[r + 1]] - s1) * invDiag[r + 1];
+            s2 += l[r2 + r] * v0;
+            s2 += l[r2 + r + 1] * v1;
+            var v2 = (gramRow[members[r + 2]] - s2) * invDiag[r + 2];
+            s3 += l[r3 + r] * v0;
+            s3 += l[r3 + r + 1] * v1;
+            s3 += l[r3 + r + 2] * v2;
+            var v3 = (gramRow[members[r + 3]] - s3) * invDiag[r + 3];
+            newRow[r] = v0;
+            newRow[r + 1] = v1;
+            newRow[r + 2] = v2;
+            newRow[r + 3] = v3;
+            dot += v0 * v0;
+            dot += v1 * v1;
+            dot += v2 * v2;
+            dot += v3 * v3;
         }
         for (; r < k; r++)
         {
-            var v = (gramRow[_members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * _inverseDiagonal[r];
+            var v = (gramRow[members[r]] - Kernels.Dot(l.AsSpan(r * m, r), newRow)) * invDiag[r];
             newRow[r] = v;
             dot += v * v;
         }
@@ -103,36 +108,6 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
         return true;
     }
 
-    /// <summary>Entries r..r+3 of a new row from the vector parts s0..s3 of their dots: the tails in Dot's order, then the divisions.</summary>
-    private void ForwardGroup(int r, ReadOnlySpan<double> gramRow, Span<double> newRow, double s0, double s1, double s2, double s3, ref double dot)
-    {
-        var l = _factor;
-        var m = _sellers;
-        var members = _members;
-        var invDiag = _inverseDiagonal;
-        var r1 = (r + 1) * m;
-        var r2 = (r + 2) * m;
-        var r3 = (r + 3) * m;
-        var v0 = (gramRow[members[r]] - s0) * invDiag[r];
-        s1 += l[r1 + r] * v0;
-        var v1 = (gramRow[members[r + 1]] - s1) * invDiag[r + 1];
-        s2 += l[r2 + r] * v0;
-        s2 += l[r2 + r + 1] * v1;
-        var v2 = (gramRow[members[r + 2]] - s2) * invDiag[r + 2];
-        s3 += l[r3 + r] * v0;
-        s3 += l[r3 + r + 1] * v1;
-        s3 += l[r3 + r + 2] * v2;
-        var v3 = (gramRow[members[r + 3]] - s3) * invDiag[r + 3];
-        newRow[r] = v0;
-        newRow[r + 1] = v1;
-        newRow[r + 2] = v2;
-        newRow[r + 3] = v3;
-        dot += v0 * v0;
-        dot += v1 * v1;
-        dot += v2 * v2;
-        dot += v3 * v3;
-    }
-
     /// <summary>Removes the most recently pushed feature (only after a Push that returned true).</summary>
     public void Pop() => _count--;
 
@@ -146,10 +121,93 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
     /// <summary>G of the current coalition: solves for beta (back substitution) and scores the held-out part.</summary>
     public double Gain() => _system.GainFromSse(HeldOutSse());
 
+    public double HeldOutSse()
+    {
+        var k = _count;
+        if (k == 0) return _system.EmptySse;
+        SolveCoefficients();
+        var m = _sellers;
+        var beta = _coefficients.AsSpan(0, k);
+        var quad = 0.0;
+        var qa = _memberTestGram;
+        var r = 0;
+        // Four rows at a time, each the same sum as Dot(Qa[r, ..r], beta) (see Push).
+        for (; r + 4 <= k; r += 4)
+        {
+            Kernels.LowerRows4(qa, m, r, beta, out var s0, out var s1, out var s2, out var s3);
+            var r1 = (r + 1) * m;
+            var r2 = (r + 2) * m;
+            var r3 = (r + 3) * m;
+            s1 += qa[r1 + r] * beta[r];
+            s2 += qa[r2 + r] * beta[r];
+            s2 += qa[r2 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r] * beta[r];
+            s3 += qa[r3 + r + 1] * beta[r + 1];
+            s3 += qa[r3 + r + 2] * beta[r + 2];
+            var b0 = beta[r];
+            var b1 = beta[r + 1];
+            var b2 = beta[r + 2];
+            var b3 = beta[r + 3];
+            quad += b0 * (qa[r * m + r] * b0 + 2.0 * s0);
+            quad += b1 * (qa[r1 + r + 1] * b1 + 2.0 * s1);
+            quad += b2 * (qa[r2 + r + 2] * b2 + 2.0 * s2);
+            quad += b3 * (qa[r3 + r + 3] * b3 + 2.0 * s3);
+        }
+        for (; r < k; r++)
+        {
+            var br = beta[r];
+            quad += br * (qa[r * m + r] * br + 2.0 * Kernels.Dot(qa.AsSpan(r * m, r), beta));
+        }
+        return _system.EmptySse - 2.0 * Kernels.Dot(beta, _memberTestTarget) + quad;
+    }
+
+    /// <summary>
+    /// L' beta = z, column by column so the inner loop runs along a row of L: beta_c = t_c / L[c, c], then
+    /// t[0..c) -= L[c, 0..c) beta_c. Four columns at a time: their small triangle first, then one pass over t[0..c-3)
+    /// with the four rows (<see cref="Kernels.SubtractScaled4"/>), every element's subtractions in the column-by-column
+    /// order, so beta is bit for bit the column-by-column one while t is read and written a quarter as often.
+    /// </summary>
+    private void SolveCoefficients()
+    {
+        var k = _count;
+        var m = _sellers;
+        var tmp = _backScratch.AsSpan(0, k);
+        _forward.AsSpan(0, k).CopyTo(tmp);
+        var l = _factor;
+        var inv = _inverseDiagonal;
+        var c = k - 1;
+        for (; c >= 3; c -= 4)
+        {
+            int r0 = c * m, r1 = (c - 1) * m, r2 = (c - 2) * m, r3 = (c - 3) * m;
+            var b0 = tmp[c] * inv[c];
+            tmp[c - 1] -= l[r0 + c - 1] * b0;
+            var b1 = tmp[c - 1] * inv[c - 1];
+            tmp[c - 2] -= l[r0 + c - 2] * b0;
+            tmp[c - 2] -= l[r1 + c - 2] * b1;
+            var b2 = tmp[c - 2] * inv[c - 2];
+            tmp[c - 3] -= l[r0 + c - 3] * b0;
+            tmp[c - 3] -= l[r1 + c - 3] * b1;
+            tmp[c - 3] -= l[r2 + c - 3] * b2;
+            var b3 = tmp[c - 3] * inv[c - 3];
+            _coefficients[c] = b0;
+            _coefficients[c - 1] = b1;
+            _coefficients[c - 2] = b2;
+            _coefficients[c - 3] = b3;
+            var n = c - 3;
+            Kernels.SubtractScaled4(tmp[..n], l.AsSpan(r0, n), l.AsSpan(r1, n), l.AsSpan(r2, n), l.AsSpan(r3, n), b0, b1, b2, b3);
+        }
+        for (; c >= 0; c--)
+        {
+            var bc = tmp[c] * _inverseDiagonal[c];
+            _coefficients[c] = bc;
+            Kernels.SubtractScaled(tmp[..c], _factor.AsSpan(c * m, c), bc);
+        }
+    }
+
     /// <summary>Coefficients of the current fit on the standardised features, one per seller (0 for those outside it).</summary>
     public double[] StandardisedCoefficients()
     {
-        SolveCoefficients(_count, _backScratch, _coefficients);
+        SolveCoefficients();
         var b = new double[_sellers];
         for (var r = 0; r < _count; r++) b[_members[r]] = _coefficients[r];
         return b;
@@ -158,7 +216,7 @@ internal sealed partial class CoalitionWalker : IGrowingCoalition
     /// <summary>Raw-scale coefficients of the current fit, one per seller (0 for those outside it).</summary>
     public double[] Coefficients()
     {
-        SolveCoefficients(_count, _backScratch, _coefficients);
+        SolveCoefficients();
         var w = new double[_sellers];
         for (var r = 0; r < _count; r++) w[_members[r]] = _coefficients[r] * _system.InverseScale[_members[r]];
         return w;

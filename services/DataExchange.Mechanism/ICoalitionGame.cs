@@ -17,10 +17,4 @@ internal interface ICoalitionGame
 
     /// <summary>G once seller j has joined the current coalition (<paramref name="previous"/> is G before).</summary>
     double Join(int j, double previous);
-
-    /// <summary>G after each of <paramref name="sellers"/> joins in turn (<paramref name="previous"/> is G before the first).</summary>
-    void JoinEach(ReadOnlySpan<int> sellers, double previous, Span<double> gains)
-    {
-        for (var i = 0; i < sellers.Length; i++) gains[i] = previous = Join(sellers[i], previous);
-    }
 }

@@ -208,7 +208,7 @@ internal static class Kernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static double Reduce(Vector256<double> acc) => (acc.GetElement(0) + acc.GetElement(1)) + (acc.GetElement(2) + acc.GetElement(3));
+    private static double Reduce(Vector256<double> acc) => (acc.GetElement(0) + acc.GetElement(1)) + (acc.GetElement(2) + acc.GetElement(3));
 
     public static double Mean(ReadOnlySpan<double> a)
     {

@@ -15,8 +15,6 @@ internal sealed class PermutationSampler
     private readonly ICoalitionGame _game;
     private readonly SeededRandom _rng;
     private readonly int[] _order;
-    private readonly int[] _reversed;   // the antithetic half: _order from the back
-    private readonly double[] _gains;   // G after each join of the current walk
     private readonly double[] _mean;
     private readonly double[] _squaredDeviations;   // Welford's M2: sum of squared deviations from the running mean
     private readonly double[]? _first;
@@ -28,8 +26,6 @@ internal sealed class PermutationSampler
         _game = game;
         _rng = new SeededRandom(seed);
         _order = Enumerable.Range(0, game.Sellers).ToArray();
-        _reversed = new int[game.Sellers];
-        _gains = new double[game.Sellers];
         _mean = new double[game.Sellers];
         _squaredDeviations = new double[game.Sellers];
         _first = antithetic ? new double[game.Sellers] : null;
@@ -46,37 +42,36 @@ internal sealed class PermutationSampler
         if (_first is null)
         {
             _game.Reset();
-            _game.JoinEach(_order, _empty, _gains);
             var previous = _empty;
-            for (var i = 0; i < _order.Length; i++)
+            foreach (var j in _order)
             {
-                Add(_order[i], _gains[i] - previous);
-                previous = _gains[i];
+                var gain = _game.Join(j, previous);
+                Add(j, gain - previous);
+                previous = gain;
             }
             return;
         }
         Marginals(_first);
-        for (var i = 0; i < _order.Length; i++) _reversed[i] = _order[_order.Length - 1 - i];
         _game.Reset();
-        _game.JoinEach(_reversed, _empty, _gains);
         var last = _empty;
-        for (var i = 0; i < _reversed.Length; i++)
+        for (var i = _order.Length - 1; i >= 0; i--)
         {
-            var j = _reversed[i];
-            Add(j, 0.5 * (_first[j] + (_gains[i] - last)));
-            last = _gains[i];
+            var j = _order[i];
+            var gain = _game.Join(j, last);
+            Add(j, 0.5 * (_first[j] + (gain - last)));
+            last = gain;
         }
     }
 
     private void Marginals(double[] into)
     {
         _game.Reset();
-        _game.JoinEach(_order, _empty, _gains);
         var previous = _empty;
-        for (var i = 0; i < _order.Length; i++)
+        foreach (var j in _order)
         {
-            into[_order[i]] = _gains[i] - previous;
-            previous = _gains[i];
+            var gain = _game.Join(j, previous);
+            into[j] = gain - previous;
+            previous = gain;
         }
     }
 

@@ -23,7 +23,6 @@ internal sealed class StratifiedSampler
     private readonly int[] _shuffled;   // tau: the sellers in a uniform order, cut into chunks per cycle
     private readonly int[] _pool;
     private readonly int[] _order;
-    private readonly double[] _gains;   // G after each join of the current walk
     private readonly int[] _chunkStamp;
     private readonly int[] _drawnStamp;
     private readonly double[][] _mean;   // [band][seller]
@@ -41,7 +40,6 @@ internal sealed class StratifiedSampler
         _shuffled = Enumerable.Range(0, _sellers).ToArray();
         _pool = new int[_sellers];
         _order = new int[_sellers];
-        _gains = new double[_sellers];
         _chunkStamp = new int[_sellers];
         _drawnStamp = new int[_sellers];
         _mean = new double[bands][];
@@ -165,11 +163,10 @@ internal sealed class StratifiedSampler
     {
         _game.Reset();
         var previous = _game.EmptyGain;
-        _game.JoinEach(_order.AsSpan(0, end), previous, _gains);
         for (var i = 0; i < end; i++)
         {
             var j = _order[i];
-            var gain = _gains[i];
+            var gain = _game.Join(j, previous);
             if (i >= start && _chunkStamp[j] == _stamp) Add(band, j, gain - previous);
             previous = gain;
         }

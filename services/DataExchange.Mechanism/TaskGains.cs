@@ -118,14 +118,14 @@ public sealed class TaskGains
         }
         else
         {
-            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task. PushAll reads
-            // only the Grams' lower triangles, so only those are refilled.
+            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task. Pushing the
+            // sellers in index order reads only the Grams' lower triangles, so only those are refilled.
             if (_scratchWalker is null) _scratchWalker = new CoalitionWalker(GainSystem.Build(_moments, noiseScale, _parameters));
             else _scratchWalker.System.Rebuild(noiseScale, lowerTriangle: true);
             walker = _scratchWalker;
         }
         walker.Reset();
-        walker.PushAll();
+        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
         g = walker.Gain();
         _gainAtNoise[noiseScale] = g;
         return g;
