@@ -153,6 +153,45 @@ internal static class Kernels
         s3 = Reduce(acc3);
     }
 
+    /// <summary>
+    /// y[i] = (((y[i] - a0[i] c0) - a1[i] c1) - a2[i] c2) - a3[i] c3: four <see cref="SubtractScaled"/> calls in a row,
+    /// each element's four subtractions in the same order, so the same bits, with y loaded and stored once instead of four times.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void SubtractScaled4(Span<double> y, ReadOnlySpan<double> a0, ReadOnlySpan<double> a1, ReadOnlySpan<double> a2,
+        ReadOnlySpan<double> a3, double c0, double c1, double c2, double c3)
+    {
+        var n = y.Length;
+        if (a0.Length < n || a1.Length < n || a2.Length < n || a3.Length < n) throw new ArgumentException("an a_i is shorter than y.");
+        ref var ry = ref MemoryMarshal.GetReference(y);
+        ref var r0 = ref MemoryMarshal.GetReference(a0);
+        ref var r1 = ref MemoryMarshal.GetReference(a1);
+        ref var r2 = ref MemoryMarshal.GetReference(a2);
+        ref var r3 = ref MemoryMarshal.GetReference(a3);
+        var v0 = Vector256.Create(c0);
+        var v1 = Vector256.Create(c1);
+        var v2 = Vector256.Create(c2);
+        var v3 = Vector256.Create(c3);
+        var i = 0;
+        for (; i + 4 <= n; i += 4)
+        {
+            var u = (nuint)i;
+            var v = Vector256.LoadUnsafe(ref ry, u) - Vector256.LoadUnsafe(ref r0, u) * v0;
+            v -= Vector256.LoadUnsafe(ref r1, u) * v1;
+            v -= Vector256.LoadUnsafe(ref r2, u) * v2;
+            v -= Vector256.LoadUnsafe(ref r3, u) * v3;
+            v.StoreUnsafe(ref ry, u);
+        }
+        for (; i < n; i++)
+        {
+            var x = Unsafe.Add(ref ry, i) - Unsafe.Add(ref r0, i) * c0;
+            x -= Unsafe.Add(ref r1, i) * c1;
+            x -= Unsafe.Add(ref r2, i) * c2;
+            x -= Unsafe.Add(ref r3, i) * c3;
+            Unsafe.Add(ref ry, i) = x;
+        }
+    }
+
     /// <summary>y[i] -= a[i] * c elementwise (multiply, then subtract: no FMA, so the same bits as the scalar loop).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void SubtractScaled(Span<double> y, ReadOnlySpan<double> a, double c)

@@ -1,24 +1,5 @@
 namespace DataExchange.Mechanism;
 
-/// <summary>How the gain G of a prediction is measured on the held-out part of the series.</summary>
-public enum GainKind
-{
-    /// <summary>Paper default (footnote 3): G = max(0, 1 - RMSE / (max Y_test - min Y_test)).</summary>
-    NormalisedRmse,
-    /// <summary>R^2 on the held-out part, clipped to [0, 1].</summary>
-    RSquared,
-}
-
-/// <summary>A target accuracy for Monte-Carlo Shapley: max error below Epsilon with probability at least 1 - Delta (Thm 5.3).</summary>
-public sealed record ShapleyAccuracy(double Epsilon, double Delta)
-{
-    public void Validate()
-    {
-        if (!(Epsilon > 0 && Epsilon < 1)) throw new ArgumentOutOfRangeException(nameof(Epsilon), Epsilon, "Epsilon must lie in (0, 1).");
-        if (!(Delta > 0 && Delta < 1)) throw new ArgumentOutOfRangeException(nameof(Delta), Delta, "Delta must lie in (0, 1).");
-    }
-}
-
 /// <summary>
 /// Every number of the mechanism, with the paper's defaults (arXiv 1805.08125, EC'19).
 /// Immutable: a market runs with one set and records it.

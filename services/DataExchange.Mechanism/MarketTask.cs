@@ -1,46 +1,5 @@
 namespace DataExchange.Mechanism;
 
-/// <summary>What AF*, the model, G and RF* decide for one task at its quoted price.</summary>
-public sealed record AllocationOutcome(
-    double Price,
-    int PriceIndex,
-    double Bid,
-    double NoiseScale,
-    double Gain,
-    double Revenue,
-    decimal Charge,
-    double[] RevenueCurve,
-    int PredictionStart,
-    double[] Predictions);
-
-/// <summary>
-/// What the payout rule and the decimal split decide for one task's charge: the sellers' Shapley values (PD_A*, or the
-/// interventional game's for that rule), their shares psi = max(0, phi) / sum max(0, phi), the shares the charge is
-/// split by (PD_B*'s for the paper, renormalised and thresholded rules; the shares themselves for the interventional
-/// rule) and the split.
-/// </summary>
-public sealed record SettlementOutcome(
-    ShapleyEstimate Shapley,
-    double[] Shares,
-    double[] RobustShares,
-    PayoutSplit Split);
-
-/// <summary>The phases of one task, in order, as <see cref="MarketTask.Run"/> reports their ends.</summary>
-public enum TaskPhase
-{
-    /// <summary>Noise matrix and the Gram moments of the task.</summary>
-    Moments,
-    /// <summary>AF*, G, RF* charged, the revenue curve over the price grid, the predictions.</summary>
-    Allocation,
-    /// <summary>PD_A*.</summary>
-    Shapley,
-    /// <summary>PD_B* and the decimal split.</summary>
-    Settlement,
-}
-
-/// <summary>One task, end to end.</summary>
-public sealed record TaskOutcome(string BuyerId, TaskSeeds Seeds, AllocationOutcome Allocation, SettlementOutcome Settlement);
-
 /// <summary>
 /// The per-task steps of the mechanism as pure functions, in the order the market runs them:
 /// quote (PF*) -> allocate (AF*, model, G, RF*, revenue curve) -> settle (PD_A*, PD_B*, payout).
@@ -163,42 +122,5 @@ public static class MarketTask
         var settlement = PayOut(shapley, sellers, allocation.Charge, parameters);
         phaseDone?.Invoke(TaskPhase.Settlement);
         return new TaskOutcome(buyerId, seeds, allocation, settlement);
-    }
-}
-
-/// <summary>
-/// A whole market in process: one pricer state carried from task to task. Immutable steps; the state is the
-/// fold of the revenue curves, as the pricing service's event stream is.
-/// </summary>
-public sealed class InProcessMarket
-{
-    public InProcessMarket(FeatureSet sellers, MarketParameters parameters, ulong seed)
-    {
-        Sellers = sellers;
-        Parameters = parameters.Validate();
-        Seed = seed;
-        Grid = PriceGrid.Create(parameters);
-        State = PricerState.Initial(Grid);
-    }
-
-    public FeatureSet Sellers { get; }
-    public MarketParameters Parameters { get; }
-    public ulong Seed { get; }
-    public PriceGrid Grid { get; }
-    public PricerState State { get; private set; }
-    public long TasksRun { get; private set; }
-
-    /// <summary>quote -> AF* -> RF* -> PF* update -> PD_A* -> PD_B* -> payout, for the next task, seeded from the market seed.</summary>
-    public TaskOutcome Run(string buyerId, double[] target, double bid, Action<TaskPhase>? phaseDone = null)
-        => Run(buyerId, target, bid, TaskSeeds.ForTask(Seed, TasksRun), phaseDone);
-
-    /// <summary>The next task with the seeds a market recorded for it (replaying the services' log in process).</summary>
-    public TaskOutcome Run(string buyerId, double[] target, double bid, TaskSeeds seeds, Action<TaskPhase>? phaseDone = null)
-    {
-        var quote = MultiplicativeWeightsPricer.Quote(State, Grid, seeds.Price);
-        var outcome = MarketTask.Run(buyerId, Sellers, target, bid, quote, seeds, Grid, Parameters, phaseDone);
-        State = MultiplicativeWeightsPricer.Update(State, Grid, outcome.Allocation.RevenueCurve);
-        TasksRun++;
-        return outcome;
     }
 }

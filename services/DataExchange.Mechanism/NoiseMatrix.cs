@@ -3,7 +3,8 @@ namespace DataExchange.Mechanism;
 /// <summary>
 /// E in AF* (Ex. 4.1): a standard normal matrix of the sellers' shape, drawn once per task from a recorded seed.
 /// The same E serves every bid and every price of the task (common random numbers), so gains at different
-/// bids differ only by the noise level, never by a fresh draw (the seed repository's slip 3).
+/// bids differ only by the noise level, never by a fresh draw: a fresh E per bid would make G(z) jump with the draw,
+/// and RF*'s sum over the step bids (Eq. 3) would charge for that jitter instead of for the bid.
 /// </summary>
 public sealed class NoiseMatrix
 {

@@ -5,7 +5,7 @@ public static class RobustShares
 {
     /// <summary>
     /// SM(X_m, X_j) = |cos(X_m, X_j)| for every pair (Ex. 4.3), on rows normalised to unit length: a plain
-    /// |X X'| (as the report the project grew from wrote it) grows with T and underflows the penalties. A constant-zero row is similar to nothing.
+    /// |X X'| grows with T and underflows the penalties. A constant-zero row is similar to nothing.
     /// With a <paramref name="threshold"/> tau &gt; 0 (the thresholded rule), SM'(X_m, X_j) = max(0, (|cos| - tau) / (1 - tau)):
     /// still 1 for an exact copy and for the seller itself, 0 for sellers less alike than tau.
     /// </summary>

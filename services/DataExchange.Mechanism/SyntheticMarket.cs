@@ -2,14 +2,8 @@ using MathNet.Numerics.Distributions;
 
 namespace DataExchange.Mechanism;
 
-/// <summary>A buyer of the synthetic market: its valuation mu (bids truthfully) and its target series.</summary>
-public sealed record SyntheticBuyer(string Id, double Valuation, double[] Target);
-
-/// <summary>A market of sellers and buyers, generated or loaded.</summary>
-public sealed record MarketScenario(FeatureSet Sellers, IReadOnlyList<SyntheticBuyer> Buyers);
-
 /// <summary>
-/// The seed report's synthetic market (V1CeVersaa/data-marketplace): 5 latent factors ~ N(0, 1); seller m =
+/// The seed scenario's synthetic market (the shape of `dx simulate`'s default market): 5 latent factors ~ N(0, 1); seller m =
 /// w_m . latent + 0.05 N(0, 1) with w_m ~ N(0, I_5); each buyer's coefficients ~ N(0, 1), each zeroed with
 /// probability 0.7; y = coef . X + 0.5 N(0, 1); valuation mu ~ U(muMin, muMax).
 /// </summary>

@@ -28,7 +28,7 @@ public class ScaleTests(ITestOutputHelper output)
         public bool Push(int j)
         {
             var (k, m) = (_k, _m);
-            var aj = sys.A.AsSpan(j * m, m);
+            var aj = sys.TrainGram.AsSpan(j * m, m);
             var newRow = _l.AsSpan(k * m, k + 1);
             var dot = 0.0;
             for (var r = 0; r < k; r++)
@@ -42,10 +42,10 @@ public class ScaleTests(ITestOutputHelper output)
             if (!(pivot > 1e-10 * diag)) return false;
             newRow[k] = Math.Sqrt(pivot);
             _inv[k] = 1.0 / newRow[k];
-            _z[k] = (sys.B[j] - Kernels.Dot(newRow[..k], _z)) * _inv[k];
-            for (var c = 0; c < k; c++) _qa[k * m + c] = sys.Q[j * m + _members[c]];
-            _qa[k * m + k] = sys.Q[j * m + j];
-            _qva[k] = sys.Qv[j];
+            _z[k] = (sys.TrainTargetProducts[j] - Kernels.Dot(newRow[..k], _z)) * _inv[k];
+            for (var c = 0; c < k; c++) _qa[k * m + c] = sys.TestGram[j * m + _members[c]];
+            _qa[k * m + k] = sys.TestGram[j * m + j];
+            _qva[k] = sys.TestTargetProducts[j];
             _members[k] = j;
             _k = k + 1;
             return true;
@@ -54,7 +54,7 @@ public class ScaleTests(ITestOutputHelper output)
         public double Sse()
         {
             var (k, m) = (_k, _m);
-            if (k == 0) return sys.R0;
+            if (k == 0) return sys.EmptySse;
             var tmp = _z[..k];
             var beta = new double[k];
             for (var c = k - 1; c >= 0; c--)
@@ -65,7 +65,7 @@ public class ScaleTests(ITestOutputHelper output)
             var quad = 0.0;
             for (var r = 0; r < k; r++)
                 quad += beta[r] * (_qa[r * m + r] * beta[r] + 2.0 * Kernels.Dot(_qa.AsSpan(r * m, r), beta));
-            return sys.R0 - 2.0 * Kernels.Dot(beta, _qva) + quad;
+            return sys.EmptySse - 2.0 * Kernels.Dot(beta, _qva) + quad;
         }
     }
 
@@ -137,17 +137,17 @@ public class ScaleTests(ITestOutputHelper output)
         var p = MarketParameters.Default;
         var mo = TaskMoments.Compute(scenario.Sellers, scenario.Buyers[0].Target, noise, p);
         var nTrain = mo.TrainSize;
-        var x = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(scenario.Sellers.Row(i), mo.TrainMeanX[i])).ToArray();
-        var e = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(noise.Row(i), mo.TrainMeanE[i])).ToArray();
+        var x = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(scenario.Sellers.Row(i), mo.TrainSellerMeans[i])).ToArray();
+        var e = Enumerable.Range(0, m).Select(i => TaskMoments.Centre(noise.Row(i), mo.TrainNoiseMeans[i])).ToArray();
         foreach (var (blocks, start, length) in new[] { (mo.Train, 0, nTrain), (mo.Test, nTrain, steps - nTrain) })
             for (var i = 0; i < m; i++)
                 for (var j = 0; j < m; j++)
                 {
                     double Dot(double[] a, double[] b) => Kernels.Dot(a.AsSpan(start, length), b.AsSpan(start, length));
                     var cross = Dot(x[i], e[j]) + Dot(x[j], e[i]);
-                    Assert.True(BitConverter.DoubleToInt64Bits(cross) == BitConverter.DoubleToInt64Bits(blocks.Cross[i * m + j]), $"Cross[{i}, {j}]");
-                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(e[i], e[j])) == BitConverter.DoubleToInt64Bits(blocks.Ee[i * m + j]), $"Ee[{i}, {j}]");
-                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(x[i], x[j])) == BitConverter.DoubleToInt64Bits(blocks.Xx[i * m + j]), $"Xx[{i}, {j}]");
+                    Assert.True(BitConverter.DoubleToInt64Bits(cross) == BitConverter.DoubleToInt64Bits(blocks.CrossGram[i * m + j]), $"Cross[{i}, {j}]");
+                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(e[i], e[j])) == BitConverter.DoubleToInt64Bits(blocks.NoiseGram[i * m + j]), $"Ee[{i}, {j}]");
+                    Assert.True(BitConverter.DoubleToInt64Bits(Dot(x[i], x[j])) == BitConverter.DoubleToInt64Bits(blocks.SellerGram[i * m + j]), $"Xx[{i}, {j}]");
                 }
     }
 
@@ -171,14 +171,14 @@ public class ScaleTests(ITestOutputHelper output)
                 var plain = TaskMoments.Compute(scenario.Sellers, y, noise, p, useSellerCache: false);
                 foreach (var (c, u) in new[] { (cached.Train, plain.Train), (cached.Test, plain.Test) })
                 {
-                    Assert.Equal(Bits(u.Xx), Bits(c.Xx));
-                    Assert.Equal(Bits(u.Cross), Bits(c.Cross));
-                    Assert.Equal(Bits(u.Ee), Bits(c.Ee));
-                    Assert.Equal(Bits(u.Xy), Bits(c.Xy));
-                    Assert.Equal(Bits(u.Ey), Bits(c.Ey));
+                    Assert.Equal(Bits(u.SellerGram), Bits(c.SellerGram));
+                    Assert.Equal(Bits(u.CrossGram), Bits(c.CrossGram));
+                    Assert.Equal(Bits(u.NoiseGram), Bits(c.NoiseGram));
+                    Assert.Equal(Bits(u.SellerTarget), Bits(c.SellerTarget));
+                    Assert.Equal(Bits(u.NoiseTarget), Bits(c.NoiseTarget));
                 }
-                Assert.Equal(Bits(plain.TrainMeanX), Bits(cached.TrainMeanX));
-                Assert.Equal(plain.TestYy, cached.TestYy);
+                Assert.Equal(Bits(plain.TrainSellerMeans), Bits(cached.TrainSellerMeans));
+                Assert.Equal(plain.TestTargetSquares, cached.TestTargetSquares);
                 var gc = new TaskGains(cached, p);
                 var gu = new TaskGains(plain, p);
                 Assert.Equal(Bits(gu.RevenueCurve(PriceGrid.Create(p), 1.2)), Bits(gc.RevenueCurve(PriceGrid.Create(p), 1.2)));

@@ -1,17 +1,5 @@
 namespace DataExchange.Mechanism;
 
-/// <summary>One seller's money from one task.</summary>
-public sealed record SellerPayout(string SellerId, double Share, decimal Amount);
-
-/// <summary>
-/// A task's ledger lines. Always Charge = sum(Payouts) + Retained + Fee, exactly, in decimal.
-/// Retained is what PD_B* withheld plus rounding remainders: it stays with the market.
-/// </summary>
-public sealed record PayoutSplit(decimal Charge, decimal Fee, decimal Retained, IReadOnlyList<SellerPayout> Payouts)
-{
-    public decimal PaidToSellers => Payouts.Sum(p => p.Amount);
-}
-
 public static class Payout
 {
     /// <summary>The charge RF* in the ledger's unit (banker's rounding of the double to LedgerDecimals places).</summary>
