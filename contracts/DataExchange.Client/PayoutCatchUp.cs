@@ -14,33 +14,15 @@ namespace DataExchange.Client;
 /// </summary>
 public sealed class PayoutCatchUp(HttpClient payout, string sellerId, string key, int pageSize = 500)
 {
+    private readonly CursorPages _pages = new(payout, key);
+
     /// <summary>The cursor of the last line yielded (or of the start); pass it as <c>after</c> to resume.</summary>
-    public long Cursor { get; private set; }
+    public long Cursor => _pages.Cursor;
 
     /// <summary>Every line after <paramref name="after"/> (or, when <paramref name="from"/> is given, at or after that time) until caught up.</summary>
-    public async IAsyncEnumerable<PayoutLineView> LinesAsync(long after, DateTimeOffset? from, [EnumeratorCancellation] CancellationToken ct)
-    {
-        Cursor = after;
-        for (var first = true; ; first = false)
-        {
-            // The time picks the first page only; from there on the cursor carries on in log order.
-            var query = from is { } t && first
-                ? $"from={Uri.EscapeDataString(t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))}"
-                : $"after={Cursor.ToString(CultureInfo.InvariantCulture)}";
-            var page = await PageAsync($"sellers/{Uri.EscapeDataString(sellerId)}/payouts?{query}&limit={pageSize}", ct);
-            foreach (var line in page.Lines)
-            {
-                if (line.Cursor <= Cursor) continue;
-                Cursor = line.Cursor;
-                yield return line;
-            }
-            // With from and nothing there yet, next skips the older lines; otherwise it is the last line's cursor.
-            if (page.Next > Cursor) Cursor = page.Next;
-            if (page.CaughtUp || page.Lines.Count == 0) yield break;
-        }
-    }
-
-    private Task<PayoutLinePage> PageAsync(string path, CancellationToken ct) => CatchUpHttp.GetAsync<PayoutLinePage>(payout, path, key, ct);
+    public IAsyncEnumerable<PayoutLineView> LinesAsync(long after, DateTimeOffset? from, CancellationToken ct) =>
+        _pages.ReadAsync<PayoutLinePage, PayoutLineView>($"sellers/{Uri.EscapeDataString(sellerId)}/payouts", pageSize, after, from,
+            p => p.Lines, l => l.Cursor, p => (p.Next, p.CaughtUp), ct);
 }
 
 /// <summary>A payment line as a subscriber shows it: from the catch-up (with its cursor) or heard live (no cursor yet).</summary>
@@ -163,25 +145,46 @@ public sealed class ResultMerge(Func<ResultLine, bool> show, bool catchingUp = t
 /// </summary>
 public sealed class BuyerResultCatchUp(HttpClient allocation, string buyerId, string key, int pageSize = 100)
 {
+    private readonly CursorPages _pages = new(allocation, key);
+
+    public long Cursor => _pages.Cursor;
+
+    public IAsyncEnumerable<BuyerResultView> ResultsAsync(long after, DateTimeOffset? from, CancellationToken ct) =>
+        _pages.ReadAsync<BuyerResultPage, BuyerResultView>($"buyers/{Uri.EscapeDataString(buyerId)}/results", pageSize, after, from,
+            p => p.Results, r => r.Cursor, p => (p.Next, p.CaughtUp), ct);
+}
+
+/// <summary>
+/// A participant's log read page after page (GET PATH?after=CURSOR&amp;limit=N, or ?from=TIME for the first page), in log
+/// order, each entry once. <see cref="Cursor"/> is where to resume: the cursor of the last entry yielded.
+/// </summary>
+internal sealed class CursorPages(HttpClient http, string key)
+{
     public long Cursor { get; private set; }
 
-    public async IAsyncEnumerable<BuyerResultView> ResultsAsync(long after, DateTimeOffset? from, [EnumeratorCancellation] CancellationToken ct)
+    public async IAsyncEnumerable<TEntry> ReadAsync<TPage, TEntry>(string path, int pageSize, long after, DateTimeOffset? from,
+        Func<TPage, IReadOnlyList<TEntry>> entries, Func<TEntry, long> cursorOf, Func<TPage, (long Next, bool CaughtUp)> end,
+        [EnumeratorCancellation] CancellationToken ct)
     {
         Cursor = after;
         for (var first = true; ; first = false)
         {
+            // The time picks the first page only; from there on the cursor carries on in log order.
             var query = from is { } t && first
                 ? $"from={Uri.EscapeDataString(t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture))}"
                 : $"after={Cursor.ToString(CultureInfo.InvariantCulture)}";
-            var page = await CatchUpHttp.GetAsync<BuyerResultPage>(allocation, $"buyers/{Uri.EscapeDataString(buyerId)}/results?{query}&limit={pageSize}", key, ct);
-            foreach (var r in page.Results)
+            var page = await CatchUpHttp.GetAsync<TPage>(http, $"{path}?{query}&limit={pageSize}", key, ct);
+            var list = entries(page);
+            foreach (var entry in list)
             {
-                if (r.Cursor <= Cursor) continue;
-                Cursor = r.Cursor;
-                yield return r;
+                if (cursorOf(entry) <= Cursor) continue;
+                Cursor = cursorOf(entry);
+                yield return entry;
             }
-            if (page.Next > Cursor) Cursor = page.Next;
-            if (page.CaughtUp || page.Results.Count == 0) yield break;
+            // With from and nothing there yet, next skips the older entries; otherwise it is the last entry's cursor.
+            var (next, caughtUp) = end(page);
+            if (next > Cursor) Cursor = next;
+            if (caughtUp || list.Count == 0) yield break;
         }
     }
 }
