@@ -1,5 +1,4 @@
 using DataExchange.Contracts;
-using DataExchange.ServiceDefaults;
 using MassTransit;
 
 namespace DataExchange.Client;
@@ -24,7 +23,7 @@ public static class MarketBus
         Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(rabbitMq));
-            BusJson.Configure(cfg);
+            cfg.ConfigureJsonSerializerOptions(BusWireFormat.Apply);
             switch (subscription)
             {
                 case OwnQueue own:

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using DataExchange.Contracts;
-using DataExchange.Participants;
-using DataExchange.ServiceDefaults;
 using MassTransit;
 
 namespace DataExchange.Client;
@@ -124,7 +122,7 @@ public sealed class MarketClient : IAsyncDisposable
     private Task<HttpResponseMessage> Post<T>(string path, T body, string key, CancellationToken ct)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
-        request.Headers.Add(ParticipantKeys.Header, key);
+        request.Headers.Add(ParticipantBus.KeyHeader, key);
         return _http.SendAsync(request, ct);
     }
 

@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Runtime.CompilerServices;
 using DataExchange.Contracts;
-using DataExchange.Participants;
-using DataExchange.ServiceDefaults;
-using DataExchange.Settlement;
 
 namespace DataExchange.Client;
 
@@ -195,7 +192,7 @@ internal static class CatchUpHttp
     public static async Task<T> GetAsync<T>(HttpClient http, string path, string key, CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);
-        request.Headers.Add(ParticipantKeys.Header, key);
+        request.Headers.Add(ParticipantBus.KeyHeader, key);
         using var response = await http.SendAsync(request, ct);
         if (!response.IsSuccessStatusCode)
             throw new MarketRefusedException($"GET {new Uri(http.BaseAddress!, path)}: HTTP {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");

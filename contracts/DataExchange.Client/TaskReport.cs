@@ -20,7 +20,7 @@ public sealed class TaskReport(Guid taskId)
     /// <summary>The buyer this client published the task for.</summary>
     public string? BuyerId { get; set; }
     /// <summary>The task's result as read from allocation's log (MarketReconciler), when its messages were not heard.</summary>
-    public DataExchange.Settlement.BuyerResultView? Result { get; set; }
+    public BuyerResultView? Result { get; set; }
     /// <summary>The catch-up round in which its result was read (0 = none yet).</summary>
     public int ResultRound { get; set; }
     /// <summary>The catch-up round in which the first of its payment lines was read from the payout log (0 = none yet).</summary>

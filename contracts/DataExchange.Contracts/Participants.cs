@@ -18,6 +18,9 @@ namespace DataExchange.Contracts;
 /// </summary>
 public static class ParticipantBus
 {
+    /// <summary>The HTTP header that carries a participant's key.</summary>
+    public const string KeyHeader = "X-Api-Key";
+
     /// <summary>The topic exchange of deliveries to participants (routing key "buyer.ID" or "seller.ID").</summary>
     public const string Deliveries = "dataexchange.participants";
     /// <summary>The fanout exchange of public market data (price distribution updates).</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Configuration;
+using DataExchange.Contracts;
 
 namespace DataExchange.Participants;
 
@@ -11,7 +12,7 @@ namespace DataExchange.Participants;
 /// </summary>
 public sealed class ParticipantKeys
 {
-    public const string Header = "X-Api-Key";
+    public const string Header = ParticipantBus.KeyHeader;
     private readonly byte[]? _secret;
 
     public ParticipantKeys(string? secret) => _secret = string.IsNullOrEmpty(secret) ? null : Encoding.UTF8.GetBytes(secret);

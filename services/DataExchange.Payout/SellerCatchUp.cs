@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using DataExchange.Settlement;
 using Marten;
 
@@ -16,6 +17,6 @@ public static class SellerCatchUp
         var next = await q.NextAsync(lines.Count > 0 ? lines[^1].Cursor : null, async () =>
             (await session.Query<PayoutLine>().Where(l => l.SellerId == sellerId)
                 .OrderByDescending(l => l.Cursor).Select(l => l.Cursor).Take(1).ToListAsync(ct)).Select(c => (long?)c).FirstOrDefault());
-        return new PayoutLinePage(sellerId, lines.Select(PayoutLineView.Of).ToList(), next, lines.Count < q.Limit);
+        return new PayoutLinePage(sellerId, lines.Select(l => l.View()).ToList(), next, lines.Count < q.Limit);
     }
 }

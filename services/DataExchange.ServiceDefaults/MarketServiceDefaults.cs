@@ -67,7 +67,7 @@ public static class MarketServiceDefaults
             x.UsingRabbitMq((context, cfg) =>
             {
                 cfg.Host(new Uri(settings.RabbitMq));
-                BusJson.Configure(cfg);
+                cfg.ConfigureJsonSerializerOptions(DataExchange.Contracts.BusWireFormat.Apply);
                 cfg.PrefetchCount = settings.Prefetch;
                 // Transient faults (a conflicting write, a dropped connection) are retried in process; what still
                 // fails lands in the endpoint's _error queue with its exception.

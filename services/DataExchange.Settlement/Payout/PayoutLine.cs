@@ -20,4 +20,7 @@ public sealed class PayoutLine
     public double Share { get; set; }
     public decimal Amount { get; set; }
     public DateTimeOffset SettledAt { get; set; }
+
+    /// <summary>The line as its seller reads it over HTTP.</summary>
+    public PayoutLineView View() => new(Cursor, TaskId, SellerId, Share, Amount, SettledAt);
 }
