@@ -34,15 +34,9 @@ internal static class AllocationAudit
 
         c.Decimal("PaymentCharged.Charge", charged.Charge, a.Charge);
         c.Double("PaymentCharged.Price", charged.Price, a.Price);
-        c.Double("PaymentCharged.Bid", charged.Bid, submitted.Bid);
         c.Double("PaymentCharged.Gain", charged.Gain, a.Gain);
         c.Doubles("PaymentCharged.RevenueCurve", charged.RevenueCurve, a.RevenueCurve);
-        c.Same("PaymentCharged.MarketId", charged.MarketId, submitted.MarketId);
-        c.Same("PaymentCharged.BuyerId", charged.BuyerId, submitted.BuyerId);
-        c.Doubles("PaymentCharged.Target", charged.Target, submitted.Target);
-        c.Same("PaymentCharged.FromStep", charged.FromStep, submitted.FromStep);
-        c.Same("PaymentCharged.SellerIds", AuditChecks.Ids(charged.SellerIds), AuditChecks.Ids(submitted.SellerIds));
+        c.CopiedTask("PaymentCharged", submitted, charged.MarketId, charged.BuyerId, charged.Bid, charged.Target, charged.FromStep, charged.SellerIds, charged.SubmittedAt);
         c.Same("PaymentCharged.Seed", charged.Seed, t.Priced.Seed);
-        c.Same("PaymentCharged.SubmittedAt", charged.SubmittedAt, submitted.SubmittedAt);
     }
 }

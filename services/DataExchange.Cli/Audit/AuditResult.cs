@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using System.Globalization;
 
 namespace DataExchange.Cli.Audit;
@@ -69,6 +70,19 @@ internal sealed class AuditChecks
             List.Add(new AuditCheck($"{field}[{i}]", Format(recorded[i]), Format(recomputed[i]), false));
         if (differing.Count > MaxElementDifferences)
             List.Add(new AuditCheck($"{field}[...]", $"{differing.Count - MaxElementDifferences} more values differ", "", false));
+    }
+
+    /// <summary>The task's fields as a later stage's event copied them from its TaskSubmitted (each field once per event).</summary>
+    public void CopiedTask(string @event, TaskSubmitted submitted, string marketId, string buyerId, double bid, double[] target,
+        long fromStep, string[] sellerIds, DateTimeOffset submittedAt)
+    {
+        Same($"{@event}.MarketId", marketId, submitted.MarketId);
+        Same($"{@event}.BuyerId", buyerId, submitted.BuyerId);
+        Double($"{@event}.Bid", bid, submitted.Bid);
+        Doubles($"{@event}.Target", target, submitted.Target);
+        Same($"{@event}.FromStep", fromStep, submitted.FromStep);
+        Same($"{@event}.SellerIds", Ids(sellerIds), Ids(submitted.SellerIds));
+        Same($"{@event}.SubmittedAt", submittedAt, submitted.SubmittedAt);
     }
 
     public static string Ids(IEnumerable<string> ids) => string.Join(",", ids);

@@ -39,13 +39,7 @@ internal static class PricingAudit
     {
         var (submitted, priced) = (t.Submitted, t.Priced);
         // What the task was accepted with, as every later stage copied it.
-        c.Same("TaskPriced.MarketId", submitted.MarketId, priced.MarketId);
-        c.Same("TaskPriced.BuyerId", submitted.BuyerId, priced.BuyerId);
-        c.Double("TaskPriced.Bid", priced.Bid, submitted.Bid);
-        c.Doubles("TaskPriced.Target", priced.Target, submitted.Target);
-        c.Same("TaskPriced.FromStep", submitted.FromStep, priced.FromStep);
-        c.Same("TaskPriced.SellerIds", AuditChecks.Ids(submitted.SellerIds), AuditChecks.Ids(priced.SellerIds));
-        c.Same("TaskPriced.SubmittedAt", submitted.SubmittedAt, priced.SubmittedAt);
+        c.CopiedTask("TaskPriced", submitted, priced.MarketId, priced.BuyerId, priced.Bid, priced.Target, priced.FromStep, priced.SellerIds, priced.SubmittedAt);
         c.Same("TaskPriced.Grid", opened.Grid, priced.Grid);
         if (opened.Terms is { } marketTerms)
         {
