@@ -32,10 +32,12 @@ public sealed class SellerSeriesConsumer : IConsumer<SellerRegistered>, IConsume
         var series = await _session.LoadAsync<SellerSeries>(m.SellerId, context.CancellationToken)
             ?? throw new ReplicaNotReadyException($"seller '{m.SellerId}' is not registered here yet");
         var held = series.Values.Length;
-        if (m.FromStep + m.Values.Length <= held) return;
-        if (m.FromStep > held)
-            throw new ReplicaNotReadyException($"seller '{m.SellerId}': observations from step {m.FromStep} arrived before steps {held}..{m.FromStep - 1}");
-        series.Values = [.. series.Values, .. m.Values.AsSpan((int)(held - m.FromStep))];
+        switch (series.Append(m.FromStep, m.Values))
+        {
+            case SeriesAppend.AlreadyHeld: return;
+            case SeriesAppend.Gap:
+                throw new ReplicaNotReadyException($"seller '{m.SellerId}': observations from step {m.FromStep} arrived before steps {held}..{m.FromStep - 1}");
+        }
         // Optimistic concurrency on the document: two batches of one seller racing are retried in order.
         _session.Store(series);
         await _session.SaveChangesAsync(context.CancellationToken);

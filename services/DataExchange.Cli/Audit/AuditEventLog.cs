@@ -1,3 +1,4 @@
+using DataExchange.Replicas;
 using DataExchange.Contracts;
 using DataExchange.Mechanism;
 using DataExchange.ServiceDefaults.Storage;
@@ -68,17 +69,17 @@ public sealed class AuditEventLog : IDisposable
         var series = new double[sellerIds.Length][];
         for (var m = 0; m < sellerIds.Length; m++)
         {
-            var values = new List<double>();
+            // Folded as the services' replicas fold it (SellerSeries.Append).
+            var replica = new SellerSeries { Id = sellerIds[m] };
             foreach (var batch in (await StreamAsync(ServiceSchemas.Ingestion, sellerIds[m], ct)).OfType<FeatureObservationsAppended>())
             {
-                if (batch.FromStep != values.Count)
-                    throw new AuditUnavailableException($"seller '{sellerIds[m]}': a batch starts at step {batch.FromStep} where the series has {values.Count} observations");
-                values.AddRange(batch.Values);
-                if (values.Count >= fromStep + steps) break;
+                if (replica.Append(batch.FromStep, batch.Values) == SeriesAppend.Gap)
+                    throw new AuditUnavailableException($"seller '{sellerIds[m]}': a batch starts at step {batch.FromStep} where the series has {replica.Values.Length} observations");
+                if (replica.Values.Length >= fromStep + steps) break;
             }
-            if (values.Count < fromStep + steps)
-                throw new AuditUnavailableException($"seller '{sellerIds[m]}' has {values.Count} observations, the task needs steps up to {fromStep + steps}");
-            series[m] = values.GetRange((int)fromStep, steps).ToArray();
+            if (replica.Values.Length < fromStep + steps)
+                throw new AuditUnavailableException($"seller '{sellerIds[m]}' has {replica.Values.Length} observations, the task needs steps up to {fromStep + steps}");
+            series[m] = replica.Values.AsSpan((int)fromStep, steps).ToArray();
         }
         return new FeatureSet(sellerIds, series);
     }
