@@ -21,7 +21,7 @@ public static class WatchPayoutsCommand
     public static Command Create()
     {
         var o = new WatchOptions("seller", "--seller", "--payout", "DX_PAYOUT_URL", "http://127.0.0.1:5083", "payout");
-        var command = o.AddTo(new Command("payouts", "print each SellerPaid as it arrives on the bus (time, task, seller, share, amount); each line once"));
+        var command = o.AddTo(new Command("payouts", "print each payment line as it arrives on the bus (time, task, seller, share, amount); each line once"));
         command.SetAction((r, ct) => RunAsync(r, o, ct));
         return command;
     }
@@ -38,56 +38,42 @@ public static class WatchPayoutsCommand
 
     private static async Task<int> RunAsync(ParseResult r, WatchOptions o, CancellationToken ct)
     {
-        var (stdout, stderr) = (r.Out(), r.Err());
-        var rabbit = r.RabbitMqOf(o.RabbitMq);
-        var (participant, seller) = WatchSession.Whose(r.GetValue(o.Id), rabbit, "seller", "--seller", "payouts");
-        var count = r.GetValue(o.Count);
-        using var output = WatchOutput.Open(r.GetValue(o.Output), stdout);
-        var catchUp = CatchUpOptions.Parse(r, o, ParticipantRole.Seller, seller, output.LastCursor);
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var printed = 0;
+        using var run = WatchRun.Start(r, o, "seller", "--seller", "payouts", ct);
+        var (seller, catchUp) = (run.Id, run.CatchUp);
         // Each line once, whether from the catch-up, live, or already in the output file.
-        var merge = new PayoutMerge(line =>
-        {
-            if (count > 0 && printed >= count) return false;
-            var time = line.At.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{time}  task {line.TaskId}  seller {line.SellerId}  share {line.Share:R}  amount {line.Amount}{(line.Cursor is { } c ? $"  cursor {c}" : "")}"));
-            if (++printed == count) stop.Cancel();
-            return true;
-        }, catchingUp: catchUp is not null);
-        merge.AlreadyShown(output.Existing.Select(KeyOf).OfType<(Guid, string)>());
+        var merge = new PayoutMerge(line => run.Print(line.At,
+            $"task {line.TaskId}  seller {line.SellerId}  share {line.Share:R}  amount {line.Amount}{(line.Cursor is { } c ? $"  cursor {c}" : "")}"),
+            catchingUp: catchUp is not null);
+        merge.AlreadyShown(run.Output.Existing.Select(KeyOf).OfType<(Guid, string)>());
         var cursor = catchUp?.After ?? 0;
-        var bus = WatchSession.Bus(rabbit, "seller", participant, seller, e => e.Handler<SellerPayouts>(async context =>
+        var bus = WatchSession.Bus(run.Rabbit, "seller", run.Participant, seller, e => e.Handler<SellerPayouts>(async context =>
         {
             var batch = context.Message;
             if (seller is not null && !string.Equals(batch.SellerId, seller, StringComparison.Ordinal)) return;
-            var heardAt = new DateTimeOffset((context.SentTime ?? DateTime.UtcNow).ToUniversalTime(), TimeSpan.Zero);
             foreach (var line in batch.Lines)
-                if (string.Equals(line.SellerId, batch.SellerId, StringComparison.Ordinal)) merge.Live(line, heardAt);
+                if (string.Equals(line.SellerId, batch.SellerId, StringComparison.Ordinal)) merge.Live(line, WatchRun.HeardAt(context));
             // Acknowledged only once shown (a line held back during the catch-up waits for it).
             await merge.WhenCaughtUp.WaitAsync(context.CancellationToken);
         }));
-        await WatchSession.RunAsync(bus, rabbit, catchUp is null ? null : async token =>
+        await WatchSession.RunAsync(bus, run.Rabbit, catchUp is null ? null : async token =>
         {
             using var http = catchUp.Http();
             var lines = new PayoutCatchUp(http, catchUp.Id, catchUp.Key);
             await foreach (var line in lines.LinesAsync(catchUp.After, catchUp.From, token))
             {
                 merge.FromCatchUp(line);
-                if (stop.IsCancellationRequested) break;
+                if (run.Stop.IsCancellationRequested) break;
             }
             merge.CaughtUp();
             cursor = lines.Cursor;
-        }, $"payouts{(seller is null ? "" : $" of seller {seller}")}", stop, stderr);
-        stderr.WriteLine($"dx: stopped watching after {printed} payout(s)");
+        }, $"payouts{(seller is null ? "" : $" of seller {seller}")}", run.Stop, run.Stderr);
+        run.Stderr.WriteLine($"dx: stopped watching after {run.Printed} payout(s)");
         if (catchUp is not null)
         {
             using var http = catchUp.Http();
             cursor = await WatchSession.ResumePointAsync((after, token) => new PayoutCatchUp(http, catchUp.Id, catchUp.Key).LinesAsync(after, null, token),
                 l => (l.Cursor, merge.WasShown(l.TaskId, l.SellerId)), cursor);
-            stderr.WriteLine($"dx: resume with --since {cursor}");
+            run.Stderr.WriteLine($"dx: resume with --since {cursor}");
         }
         return 0;
     }

@@ -33,52 +33,39 @@ public static class WatchResultsCommand
 
     private static async Task<int> RunAsync(ParseResult r, WatchOptions o, CancellationToken ct)
     {
-        var (stdout, stderr) = (r.Out(), r.Err());
-        var rabbit = r.RabbitMqOf(o.RabbitMq);
-        var (participant, buyer) = WatchSession.Whose(r.GetValue(o.Id), rabbit, "buyer", "--buyer", "results");
-        var count = r.GetValue(o.Count);
-        using var output = WatchOutput.Open(r.GetValue(o.Output), stdout);
-        var catchUp = CatchUpOptions.Parse(r, o, ParticipantRole.Buyer, buyer, output.LastCursor);
-
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var printed = 0;
-        var merge = new ResultMerge(line =>
-        {
-            if (count > 0 && printed >= count) return false;
-            var time = line.At.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{time}  task {line.TaskId}  buyer {line.BuyerId}  market {line.MarketId}  gain {line.Gain:R}  charge {line.Charge}{(line.Cursor is { } c ? $"  cursor {c}" : "")}"));
-            if (++printed == count) stop.Cancel();
-            return true;
-        }, catchingUp: catchUp is not null);
-        merge.AlreadyShown(output.Existing.Select(KeyOf).OfType<Guid>());
+        using var run = WatchRun.Start(r, o, "buyer", "--buyer", "results", ct);
+        var (buyer, catchUp) = (run.Id, run.CatchUp);
+        var merge = new ResultMerge(line => run.Print(line.At,
+            $"task {line.TaskId}  buyer {line.BuyerId}  market {line.MarketId}  gain {line.Gain:R}  charge {line.Charge}{(line.Cursor is { } c ? $"  cursor {c}" : "")}"),
+            catchingUp: catchUp is not null);
+        merge.AlreadyShown(run.Output.Existing.Select(KeyOf).OfType<Guid>());
         var cursor = catchUp?.After ?? 0;
-        var bus = WatchSession.Bus(rabbit, "buyer", participant, buyer, e => e.Handler<BuyerCharged>(async context =>
+        var bus = WatchSession.Bus(run.Rabbit, "buyer", run.Participant, buyer, e => e.Handler<BuyerCharged>(async context =>
         {
             var c = context.Message;
             if (buyer is not null && !string.Equals(c.BuyerId, buyer, StringComparison.Ordinal)) return;
-            merge.Live(ResultLine.Of(c, new DateTimeOffset((context.SentTime ?? DateTime.UtcNow).ToUniversalTime(), TimeSpan.Zero)));
+            merge.Live(ResultLine.Of(c, WatchRun.HeardAt(context)));
             await merge.WhenCaughtUp.WaitAsync(context.CancellationToken);
         }));
-        await WatchSession.RunAsync(bus, rabbit, catchUp is null ? null : async token =>
+        await WatchSession.RunAsync(bus, run.Rabbit, catchUp is null ? null : async token =>
         {
             using var http = catchUp.Http();
             var results = new BuyerResultCatchUp(http, catchUp.Id, catchUp.Key);
-            await foreach (var r in results.ResultsAsync(catchUp.After, catchUp.From, token))
+            await foreach (var result in results.ResultsAsync(catchUp.After, catchUp.From, token))
             {
-                merge.FromCatchUp(ResultLine.Of(catchUp.Id, r));
-                if (stop.IsCancellationRequested) break;
+                merge.FromCatchUp(ResultLine.Of(catchUp.Id, result));
+                if (run.Stop.IsCancellationRequested) break;
             }
             merge.CaughtUp();
             cursor = results.Cursor;
-        }, $"results{(buyer is null ? "" : $" of buyer {buyer}")}", stop, stderr);
-        stderr.WriteLine($"dx: stopped watching after {printed} result(s)");
+        }, $"results{(buyer is null ? "" : $" of buyer {buyer}")}", run.Stop, run.Stderr);
+        run.Stderr.WriteLine($"dx: stopped watching after {run.Printed} result(s)");
         if (catchUp is not null)
         {
             using var http = catchUp.Http();
             cursor = await WatchSession.ResumePointAsync((after, token) => new BuyerResultCatchUp(http, catchUp.Id, catchUp.Key).ResultsAsync(after, null, token),
-                r => (r.Cursor, merge.WasShown(r.TaskId)), cursor);
-            stderr.WriteLine($"dx: resume with --since {cursor}");
+                result => (result.Cursor, merge.WasShown(result.TaskId)), cursor);
+            run.Stderr.WriteLine($"dx: resume with --since {cursor}");
         }
         return 0;
     }
