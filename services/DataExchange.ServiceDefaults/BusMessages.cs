@@ -28,5 +28,5 @@ public static class BusMessages
     public static object? ForServices(object stored) => ToServices.TryGetValue(stored.GetType(), out var map) ? map(stored) : null;
 
     /// <summary>Whether a stored event goes on the bus at all (to a service or to a participant).</summary>
-    public static bool IsPublished(IEvent e) => ToServices.ContainsKey(e.Data.GetType()) || ParticipantDeliveries.Concerns(e.Data);
+    public static bool IsPublished(IEvent e) => ToServices.ContainsKey(e.Data.GetType()) || ParticipantDeliveries.Of(e.Data).Any();
 }

@@ -74,8 +74,8 @@ public sealed class CommittedEventDispatcher : DocumentSessionListenerBase
         // Not registered before the commit (the bus attached in between): the subscription publishes these.
         if (_bus is not { } bus || !_saving.TryGetValue(session, out var saving)) return Task.CompletedTask;
         _saving.Remove(session);
-        var events = commit.GetEvents().Where(BusMessages.IsPublished).ToList();
-        if (events.Count == 0) return Task.CompletedTask;
+        // Registered only when the commit has something to publish; PublishOnce passes over the events it has none for.
+        var events = commit.GetEvents().ToList();
         // One publish for the whole commit (a settlement batch's payment lines go to each seller as one message).
         _ = PublishAsync(bus, events, saving);
         return Task.CompletedTask;

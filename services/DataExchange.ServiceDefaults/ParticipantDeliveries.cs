@@ -18,37 +18,34 @@ public static class ParticipantDeliveries
     /// <summary>A delivery made from stored events: <paramref name="Source"/> gives it its id and trace (see EventForwarder).</summary>
     public sealed record FromEvent(IEvent Source, int N, ParticipantDelivery Delivery);
 
-    /// <summary>Whether a stored event has something for a participant.</summary>
-    public static bool Concerns(object stored) => stored is SellerPaid || Of(stored).Any();
-
     /// <summary>
     /// What events committed together (one commit, or one page of the outbox) bring participants: each event's own
-    /// deliveries, and each seller's payment lines among them as one <see cref="SellerPayouts"/> — one message per seller
-    /// per settlement batch, so a batch of 32 tasks with 20 sellers is 20 messages instead of 640.
+    /// deliveries, except that a seller's payment lines among them (each a SellerPaid to that seller, see <see cref="Of"/>)
+    /// go as one <see cref="SellerPayouts"/> — one message per seller per settlement batch, so a batch of 32 tasks with 20
+    /// sellers is 20 messages instead of 640.
     /// </summary>
     public static IEnumerable<FromEvent> OfCommitted(IEnumerable<IEvent> events)
     {
-        var lines = new Dictionary<string, (IEvent First, List<SellerPaid> Lines)>(StringComparer.Ordinal);
+        var lines = new Dictionary<string, (FromEvent First, List<SellerPaid> Lines)>(StringComparer.Ordinal);
         foreach (var e in events)
         {
-            if (e.Data is SellerPaid paid)
-            {
-                if (lines.TryGetValue(paid.SellerId, out var group)) group.Lines.Add(paid);
-                else lines[paid.SellerId] = (e, [paid]);
-                continue;
-            }
             var n = 0;
-            foreach (var d in Of(e.Data)) yield return new FromEvent(e, ++n, d);
+            foreach (var d in Of(e.Data))
+            {
+                var delivery = new FromEvent(e, ++n, d);
+                if (d.Message is not SellerPaid paid) yield return delivery;
+                else if (lines.TryGetValue(paid.SellerId, out var group)) group.Lines.Add(paid);
+                else lines[paid.SellerId] = (delivery, [paid]);
+            }
         }
-        // A SellerPaid event has no delivery of its own, so the first line's (event, 1) names the seller's message.
+        // The seller's message takes the id and route of its first line's delivery.
         foreach (var (seller, group) in lines)
-            yield return new FromEvent(group.First, 1, Seller(seller, new SellerPayouts(seller, group.Lines.ToArray())));
+            yield return group.First with { Delivery = group.First.Delivery with { Message = new SellerPayouts(seller, group.Lines.ToArray()) } };
     }
-
-    private static ParticipantDelivery Seller(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("seller", id), m);
 
     public static IEnumerable<ParticipantDelivery> Of(object stored)
     {
+        static ParticipantDelivery Seller(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("seller", id), m);
         static ParticipantDelivery Buyer(string id, object m) => new(ParticipantBus.Deliveries, ParticipantBus.RoutingKey("buyer", id), m);
         static ParticipantDelivery Public(object m) => new(ParticipantBus.MarketPrices, "", m);
 
@@ -79,7 +76,9 @@ public static class ParticipantDeliveries
             case MarketOpened o:
                 yield return Public(o);
                 break;
-            // SellerPaid: per settlement batch, see OfCommitted.
+            case SellerPaid p:
+                yield return Seller(p.SellerId, p); // batched per commit by OfCommitted
+                break;
             case SellerRegistered r:
                 yield return Seller(r.SellerId, r);
                 break;
