@@ -8,7 +8,7 @@ namespace DataExchange.Replicas;
 public sealed class SellerSeries
 {
     public string Id { get; set; } = "";
-    /// <summary>A series (double[]): stored in the event store's compact form (StoredSeriesConverter).</summary>
+    /// <summary>A series (double[]): stored in the event store's compact form (CompactSeriesConverter).</summary>
     public double[] Values { get; set; } = [];
 
     /// <summary>

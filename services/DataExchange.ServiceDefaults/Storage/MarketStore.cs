@@ -8,7 +8,7 @@ namespace DataExchange.ServiceDefaults.Storage;
 /// <summary>
 /// The event store settings every reader and writer of a service's schema shares (the services, and the CLI, tests and
 /// benchmarks through SettlementStores): string stream ids (a task's id, a market's id), headers with the trace context,
-/// correlation and causation ids, and series stored as base64 (StoredSeriesConverter).
+/// correlation and causation ids, and series stored as base64 (CompactSeriesConverter).
 /// </summary>
 public static class MarketStore
 {
@@ -43,7 +43,7 @@ public static class MarketStore
     }
 
     /// <summary>The JSON of stored events and documents (Marten's serializer settings on top of its defaults).</summary>
-    public static void ConfigureJson(JsonSerializerOptions o) => o.Converters.Add(new StoredSeriesConverter());
+    public static void ConfigureJson(JsonSerializerOptions o) => o.Converters.Add(new DataExchange.Contracts.CompactSeriesConverter());
 
     /// <summary>
     /// For code that reads the event tables with SQL (the audit, tests): the stored JSON, with names matched

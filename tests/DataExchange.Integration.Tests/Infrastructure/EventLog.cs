@@ -31,7 +31,7 @@ public sealed record StoredEvent(long SeqId, string StreamId, long Version, stri
 /// <summary>Raw SQL over the services' event tables (each service has its own schema in the one database).</summary>
 public sealed partial class EventLog(string connectionString)
 {
-    // Stored events keep series as base64 (DataExchange.ServiceDefaults.Storage.StoredSeriesConverter).
+    // Stored events keep series as base64 (DataExchange.Contracts.CompactSeriesConverter).
     public static JsonSerializerOptions Json => DataExchange.ServiceDefaults.Storage.MarketStore.SqlReaderJson;
 
     public const string Ingestion = ServiceSchemas.Ingestion, Pricing = ServiceSchemas.Pricing, Allocation = ServiceSchemas.Allocation, Payout = ServiceSchemas.Payout;

@@ -4,19 +4,21 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace DataExchange.ServiceDefaults.Storage;
+namespace DataExchange.Contracts;
 
 /// <summary>
-/// How the event store keeps a series (every <c>double[]</c>: a task's target, its predictions, a revenue curve, MWU
-/// weights): one JSON string, the base64 of the values as little-endian IEEE 754 doubles. A task's events carry a few
-/// thousand doubles; as JSON numbers each is formatted on write, parsed into a numeric by PostgreSQL's jsonb, and parsed
-/// again by every reader, which was a large share of the market's CPU time in a burst. The bytes are also exact (a zero
-/// keeps its sign). Reading accepts both forms, so a log written as JSON arrays reads the same.
-/// On the bus and over HTTP series stay JSON arrays of numbers: those are the public contracts.
+/// A series (<c>double[]</c>: a task's target, its predictions, a revenue curve, MWU weights) as one JSON string, the
+/// base64 of the values as little-endian IEEE 754 doubles. As JSON numbers each value is formatted on write and parsed by
+/// every reader (and, in the event store, parsed into a numeric by PostgreSQL's jsonb), which was a large share of the
+/// market's CPU time; the bytes are also exact (a zero keeps its sign, a NaN stays a NaN). Reading accepts both forms, so
+/// a log or a message written with JSON arrays reads the same.
+/// Where it applies: every series in the event store (MarketStore), and the series of market-internal messages on the bus
+/// (<see cref="BusWireFormat"/>). Public messages and HTTP keep JSON arrays of numbers: those are the participants' contract.
 /// In SQL: <c>decode(data->>'Target', 'base64')</c> gives the raw bytes.
 /// </summary>
-public sealed class StoredSeriesConverter : JsonConverter<double[]>
+public sealed class CompactSeriesConverter : JsonConverter<double[]>
 {
+    /// <summary>Reads a base64 string of doubles or an array of numbers (named literals for non-finite values).</summary>
     public override double[]? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
     {
         switch (reader.TokenType)
@@ -26,7 +28,7 @@ public sealed class StoredSeriesConverter : JsonConverter<double[]>
             case JsonTokenType.String:
                 var bytes = reader.GetBytesFromBase64();
                 if (bytes.Length % sizeof(double) != 0)
-                    throw new JsonException($"a stored series has {bytes.Length} bytes, not a whole number of 8-byte doubles");
+                    throw new JsonException($"a series has {bytes.Length} bytes, not a whole number of 8-byte doubles");
                 var values = new double[bytes.Length / sizeof(double)];
                 if (BitConverter.IsLittleEndian) MemoryMarshal.Cast<byte, double>(bytes).CopyTo(values);
                 else
@@ -49,6 +51,7 @@ public sealed class StoredSeriesConverter : JsonConverter<double[]>
         }
     }
 
+    /// <summary>Writes the base64 of the little-endian doubles.</summary>
     public override void Write(Utf8JsonWriter writer, double[] value, JsonSerializerOptions options)
     {
         if (BitConverter.IsLittleEndian)
