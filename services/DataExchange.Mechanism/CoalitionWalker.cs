@@ -41,6 +41,8 @@ internal sealed class CoalitionWalker : IGrowingCoalition
 
     public GainSystem System => _system;
 
+    public ICoalitionGame Fork() => new CoalitionWalker(_system);
+
     /// <summary>Features in the fit (excludes those left out as dependent).</summary>
     public int Count => _count;
 

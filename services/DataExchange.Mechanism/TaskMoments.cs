@@ -69,15 +69,16 @@ public sealed class TaskMoments
         var x = own.Centred;
         var e = new double[m][];
         var meanE = new double[m];
-        for (var i = 0; i < m; i++)
+        var threads = ParallelWork.Threads(parameters, m);
+        ParallelWork.For(m, threads, (i, _) =>
         {
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);
             e[i] = Centre(noise.Row(i), meanE[i]);
-        }
+        });
         var yMean = Kernels.Mean(target[..nTrain]);
         var y = Centre(target, yMean);
-        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram);
-        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram);
+        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram, threads);
+        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram, threads);
         var testY = y.AsSpan(nTrain);
         var testYSum = 0.0;
         foreach (var v in testY) testYSum += v;
