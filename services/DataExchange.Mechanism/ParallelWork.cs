@@ -32,10 +32,19 @@ internal static class ParallelWork
             return;
         }
         var next = -1;
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, worker =>
+        void Work(int worker)
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < count) body(i, worker);
-        });
+        }
+        // Workers 1.. on the thread pool, worker 0 on this thread; a worker that starts late finds fewer indices left.
+        var others = new Task[threads - 1];
+        for (var w = 1; w < threads; w++)
+        {
+            var worker = w;
+            others[w - 1] = Task.Run(() => Work(worker));
+        }
+        Work(0);
+        Task.WaitAll(others);
     }
 }
