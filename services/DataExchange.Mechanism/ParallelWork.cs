@@ -10,10 +10,11 @@ namespace DataExchange.Mechanism;
 internal static class ParallelWork
 {
     /// <summary>
-    /// Fewest sellers for which a task's parts run in parallel. Below it the parts are too small to pay for the hand-off
-    /// (at M = 20 a Shapley walk is about 10 us); measured at M = 50 to 100 (README, "Markets of hundreds of sellers").
+    /// Fewest sellers for which a task's parts run in parallel. Measured on this 2-core machine beside other sessions'
+    /// work (README, "Markets of hundreds of sellers"): two threads were no faster at M = 64 and mostly slower at M = 100
+    /// (the second thread's share of a busy machine, and each walk slower while two run), faster from M = 128 on.
     /// </summary>
-    public const int MinSellers = 64;
+    public const int MinSellers = 128;
 
     /// <summary>Threads for a task with <paramref name="sellers"/> sellers: the market's parallelism from MinSellers on, else 1.</summary>
     public static int Threads(MarketParameters parameters, int sellers) => sellers >= MinSellers ? Math.Max(1, parameters.Parallelism) : 1;

@@ -12,8 +12,12 @@ namespace DataExchange.Mechanism;
 /// </summary>
 internal sealed class PermutationSampler
 {
-    /// <summary>Walks whose permutations are drawn ahead and then walked, on several threads when there are.</summary>
-    private const int Batch = 64;
+    /// <summary>
+    /// Most walks whose permutations are drawn ahead and then walked, on several threads when there are. Large, because
+    /// every batch ends by waiting for its last walk: on a busy machine a worker descheduled in mid-walk holds up the batch
+    /// for a time slice (K = 200 is one batch).
+    /// </summary>
+    private const int Batch = 256;
 
     private readonly ICoalitionGame _game;
     private readonly SeededRandom _rng;

@@ -103,7 +103,21 @@ public sealed class SeededRandom : Random
     internal (double Radius, double Angle) FillUniforms(Span<double> values)
     {
         var even = values.Length & ~1;
-        for (var i = 0; i < even; i++) values[i] = NextDouble();
+        // NextDouble's steps with the state in locals (registers) instead of fields: the same stream, several times faster.
+        var (s0, s1, s2, s3) = (_s0, _s1, _s2, _s3);
+        for (var i = 0; i < even; i++)
+        {
+            var result = RotateLeft(s1 * 5, 7) * 9;
+            var t = s1 << 17;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= t;
+            s3 = RotateLeft(s3, 45);
+            values[i] = (result >> 11) * (1.0 / (1UL << 53));
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
         if (even == values.Length) return (0.0, 0.0);
         var radius = NextDouble();
         return (radius, NextDouble());

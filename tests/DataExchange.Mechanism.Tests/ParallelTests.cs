@@ -5,17 +5,17 @@ namespace DataExchange.Mechanism.Tests;
 /// RF*'s levels and the Shapley walks run on several threads, and every result is the sequential path's, bit for bit,
 /// at 1, 2, 3 and 5 threads (a recorded task must replay bit for bit on any machine, whatever its cores).
 /// Mutation watched failing: PermutationSampler adding the walks' slots to the running means in the order the walks
-/// finished (an Interlocked counter per finished walk) instead of walk order: 10 of the 16 tests here failed (the Shapley
-/// values, and so the whole outcomes, differed in their last bits; every setting of the market test). Before the
+/// finished (an Interlocked counter per finished walk) instead of walk order: 11 of the 16 tests here failed (the Shapley
+/// values, and so the stopping rules and the whole outcomes, differed in their last bits; every setting of the market test). Before the
 /// constructor below reserved spare pool threads, all passed under that mutation: the workers never started and the
 /// caller's thread walked everything in order, hence the check that the walks did run on several threads.
 /// </summary>
 public class ParallelTests
 {
-    // 66 sellers (above the threshold; not a multiple of 4, so the Gram blocks' leftover rows run too) and an odd series
-    // length (the noise draw's last value of each row comes from its own pair of uniforms).
-    private const int Sellers = 66;
-    private const int Steps = 301;
+    // Just above the threshold, not a multiple of 4 (so the Gram blocks' leftover rows run too), and an odd series length
+    // (the noise draw's last value of each row comes from its own pair of uniforms).
+    private const int Sellers = MarketParameters.ParallelMinSellers + 2;
+    private const int Steps = 201;
     private static readonly int[] ThreadCounts = [2, 3, 5];
 
     private static long[] Bits(IEnumerable<double> values) => values.Select(BitConverter.DoubleToInt64Bits).ToArray();
@@ -32,7 +32,7 @@ public class ParallelTests
     }
 
     [Theory]
-    [InlineData(301)]
+    [InlineData(201)]
     [InlineData(400)]
     public void The_noise_draw_is_the_sequential_draw(int steps)
     {
@@ -185,7 +185,7 @@ public class ParallelTests
     [MemberData(nameof(Settings))]
     public void Whole_outcomes_of_a_market_are_the_same_bits_at_any_thread_count(string setting)
     {
-        var scenario = SyntheticMarket.Generate(Sellers, Steps, 3, 34);
+        var scenario = SyntheticMarket.Generate(Sellers, Steps, 2, 34);
         if (setting == "classification") scenario = SyntheticMarket.WithClassLabels(scenario, 3);
         var p = Setting(setting);
         var (outcomes, state) = DeterminismTests.RunMarket(scenario, At(p, 1), 42);
