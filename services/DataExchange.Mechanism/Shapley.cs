@@ -128,14 +128,14 @@ public static class Shapley
     /// </summary>
     public static ShapleyEstimate UntilRelativeStratified(TaskGains gains, double noiseScale, double relativeError, ulong seed)
     {
-        return UntilRelativeStratifiedOf(gains.Game(noiseScale), RelativeTarget(gains, noiseScale, relativeError), seed);
+        return UntilRelativeStratifiedOf(gains.Game(noiseScale), RelativeTarget(gains, noiseScale, relativeError), seed, Threads(gains));
     }
 
-    internal static ShapleyEstimate UntilRelativeStratifiedOf(ICoalitionGame game, double target, ulong seed)
+    internal static ShapleyEstimate UntilRelativeStratifiedOf(ICoalitionGame game, double target, ulong seed, int threads = 1)
     {
         var m = game.Sellers;
         var fullWalk = StratifiedSampler.WalkCost(m);
-        var s = StratifiedShapley.Run(game, target, seed, RelativeMaxSamples * fullWalk);
+        var s = StratifiedShapley.Run(game, target, seed, RelativeMaxSamples * fullWalk, threads);
         return new ShapleyEstimate(s.Estimate(), (int)Math.Min(int.MaxValue, s.Walks + s.PilotWalks))
         {
             Work = (s.Work + s.PilotWork) / fullWalk,

@@ -8,7 +8,10 @@ namespace DataExchange.Mechanism.Tests;
 /// finished (an Interlocked counter per finished walk) instead of walk order: 11 of the 16 tests here failed (the Shapley
 /// values, and so the stopping rules and the whole outcomes, differed in their last bits; every setting of the market test). Before the
 /// constructor below reserved spare pool threads, all passed under that mutation: the workers never started and the
-/// caller's thread walked everything in order, hence the check that the walks did run on several threads.
+/// caller's thread walked everything in order, hence the check that the walks did run on several threads. The same
+/// mutation in StratifiedSampler.Run (a batch's walks added in finishing order): Stratified_values_do_not_depend... failed
+/// (one value differed in its last bit); the market and stopping-rule tests did not catch it there (the stratified
+/// walks are short, and a seller's samples are a cycle apart, so they rarely finish out of order without the pauses).
 /// </summary>
 public class ParallelTests
 {
@@ -103,19 +106,20 @@ public class ParallelTests
     /// on several threads whatever the machine's load: what makes an estimator that depends on the finishing order fail
     /// here every time, not only when the scheduler happens to reorder.
     /// </summary>
-    private sealed class UnevenGame(ICoalitionGame inner, HashSet<int> threads) : ICoalitionGame
+    private sealed class UnevenGame(ICoalitionGame inner, HashSet<int> threads, int every = 1) : ICoalitionGame
     {
         private static int _walks;
         public int Sellers => inner.Sellers;
         public double EmptyGain => inner.EmptyGain;
         public double Join(int j, double previous) => inner.Join(j, previous);
-        public ICoalitionGame Fork() => new UnevenGame(inner.Fork(), threads);
+        public ICoalitionGame Fork() => new UnevenGame(inner.Fork(), threads, every);
 
         public void Reset()
         {
             lock (threads) threads.Add(Environment.CurrentManagedThreadId);
             var n = Interlocked.Increment(ref _walks);
-            Thread.Sleep((int)((uint)(n * 2654435761u) >> 30));   // 0 to 3 ms
+            // 0 to 3 ms before one walk in `every` (short walks, as the stratified sampler's, need only a few long pauses)
+            if (n % every == 0) Thread.Sleep(1 + (int)((uint)(n * 2654435761u) >> 30));
             inner.Reset();
         }
     }
@@ -146,6 +150,19 @@ public class ParallelTests
     }
 
     [Fact]
+    public void Stratified_values_do_not_depend_on_the_order_the_walks_finish_in()
+    {
+        var scenario = SyntheticMarket.Generate(Sellers, Steps, 1, 36);
+        var gains = MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 8, MarketParameters.Default with { Parallelism = 1 });
+        var one = Shapley.UntilRelativeStratifiedOf(gains.Game(0.3), 0.004, 14, threads: 1);
+        var ran = new HashSet<int>();
+        var many = Shapley.UntilRelativeStratifiedOf(new UnevenGame(gains.Game(0.3), ran, every: 50), 0.004, 14, threads: 3);
+        Assert.True(ran.Count >= 2, $"the walks ran on {ran.Count} thread(s): nothing here was tested in parallel");
+        Assert.Equal((one.Permutations, one.Work), (many.Permutations, many.Work));
+        Assert.Equal(Bits(one.Values), Bits(many.Values));
+    }
+
+    [Fact]
     public void Stopping_rules_stop_at_the_same_sample_with_the_same_values()
     {
         var scenario = SyntheticMarket.Generate(Sellers, Steps, 1, 33);
@@ -155,6 +172,7 @@ public class ParallelTests
         var relative = Shapley.UntilRelative(g1, 0.2, 0.5, 12, antithetic: true);
         var accurate = Shapley.UntilAccurate(g1, 0.2, new ShapleyAccuracy(0.3, 0.2), 12);
         var interventional = InterventionalShapley.MonteCarlo(g1, 0.2, 150, 12);
+        var stratified = Shapley.UntilRelativeStratified(g1, 0.2, 0.3, 12);
         Assert.True(relative.Permutations > 2 * Shapley.RelativeMinSamples, "the relative rule stopped after its first check: it tests no batch boundary");
         foreach (var threads in ThreadCounts)
         {
@@ -166,16 +184,20 @@ public class ParallelTests
             Assert.Equal(accurate.Permutations, a.Permutations);
             Assert.Equal(Bits(accurate.Values), Bits(a.Values));
             Assert.Equal(Bits(interventional.Values), Bits(InterventionalShapley.MonteCarlo(g, 0.2, 150, 12).Values));
+            var st = Shapley.UntilRelativeStratified(g, 0.2, 0.3, 12);
+            Assert.Equal((stratified.Permutations, stratified.Work), (st.Permutations, st.Work));
+            Assert.Equal(Bits(stratified.Values), Bits(st.Values));
         }
     }
 
-    public static TheoryData<string> Settings => ["k200", "antithetic", "relative", "interventional", "classification"];
+    public static TheoryData<string> Settings => ["k200", "antithetic", "relative", "stratified", "interventional", "classification"];
 
     private static MarketParameters Setting(string name) => name switch
     {
         "k200" => MarketParameters.Default,
         "antithetic" => MarketParameters.Default with { ShapleyAntithetic = true, ShapleyPermutations = 101 },
         "relative" => MarketParameters.Default with { ShapleyRelativeError = 0.5, ShapleyAntithetic = true },
+        "stratified" => MarketParameters.Default with { ShapleyRelativeError = 0.3, ShapleyStratified = true },
         "interventional" => MarketParameters.Default with { PayoutRule = PayoutRule.Interventional, ShapleyPermutations = 64 },
         "classification" => MarketParameters.Default with { TaskKind = TaskKind.Classification, ShapleyPermutations = 40 },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "no such setting"),
