@@ -65,11 +65,11 @@ public sealed class TaskMoments
         if (nTrain < 2 || nTest < 2)
             throw new ArgumentException($"target has {steps} values: too short to train on {parameters.TrainFraction:P0} and score on the rest (need at least 2 of each).", nameof(target));
 
-        var own = useSellerCache ? sellers.Moments(nTrain) : SellerMoments.Compute(sellers, nTrain);
+        var threads = ParallelWork.Threads(parameters, m);
+        var own = useSellerCache ? sellers.Moments(nTrain, threads) : SellerMoments.Compute(sellers, nTrain, threads);
         var x = own.Centred;
         var e = new double[m][];
         var meanE = new double[m];
-        var threads = ParallelWork.Threads(parameters, m);
         ParallelWork.For(m, threads, (i, _) =>
         {
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);

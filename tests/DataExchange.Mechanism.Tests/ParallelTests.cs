@@ -56,7 +56,7 @@ public class ParallelTests
     }
 
     [Fact]
-    public void Gram_blocks_and_the_revenue_curve_are_the_same_bits()
+    public void Gram_blocks_similarities_and_the_revenue_curve_are_the_same_bits()
     {
         var scenario = SyntheticMarket.Generate(Sellers, Steps, 1, 31);
         var y = scenario.Buyers[0].Target;
@@ -75,6 +75,14 @@ public class ParallelTests
                 Assert.Equal(Bits(a.NoiseTarget), Bits(b.NoiseTarget));
             }
             Assert.Equal(Bits(one.Moments.TrainNoiseMeans), Bits(many.Moments.TrainNoiseMeans));
+            // the parts a market computes once (cached in the FeatureSet, so computed afresh here)
+            var ownOne = SellerMoments.Compute(scenario.Sellers, one.Moments.TrainSize, 1);
+            var ownMany = SellerMoments.Compute(scenario.Sellers, one.Moments.TrainSize, threads);
+            Assert.Equal(Bits(ownOne.TrainGram), Bits(ownMany.TrainGram));
+            Assert.Equal(Bits(ownOne.TestGram), Bits(ownMany.TestGram));
+            foreach (var tau in new[] { 0.0, 0.9 })
+                Assert.Equal(Bits(RobustShares.Similarity(scenario.Sellers, tau).Cast<double>()),
+                    Bits(RobustShares.Similarity(scenario.Sellers, tau, SimilarityKind.Cosine, threads).Cast<double>()));
             Assert.Equal(Bits(curve), Bits(many.RevenueCurve(grid, 1.3)));
             // the levels computed ahead are the ones a single question computes alone
             Assert.Equal(BitConverter.DoubleToInt64Bits(one.GainAtNoise(0.37)), BitConverter.DoubleToInt64Bits(many.GainAtNoise(0.37)));
