@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -47,6 +49,7 @@ internal sealed class GramBlocks
     }
 
     /// <summary>Rows i..i+3 of X E' by 4 x 4 tiles, the columns left over one Dot each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CrossTiles(double[][] x, double[][] e, int start, int length, int i, double[] xe)
     {
         var m = x.Length;
@@ -64,6 +67,7 @@ internal sealed class GramBlocks
     }
 
     /// <summary>Row i of X E' (a row below the last whole tile), four products at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CrossRow(double[][] x, double[][] e, int start, int length, int i, double[] xe)
     {
         var m = x.Length;
@@ -95,6 +99,7 @@ internal sealed class GramBlocks
         return g;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SymmetricTiles(double[][] rows, int start, int length, int i, double[] g)
     {
         var m = rows.Length;
@@ -108,6 +113,7 @@ internal sealed class GramBlocks
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SymmetricRow(double[][] rows, int start, int length, int i, double[] g)
     {
         var m = rows.Length;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -100,6 +102,7 @@ public sealed class SeededRandom : Random
     /// (radius, then angle) in place, and for an odd length the last value's two returned. So a caller may draw the
     /// (cheap) uniforms of many rows in sequence and transform the rows (<see cref="ToStandardNormal"/>) on other threads.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal (double Radius, double Angle) FillUniforms(Span<double> values)
     {
         var even = values.Length & ~1;
@@ -124,6 +127,7 @@ public sealed class SeededRandom : Random
     }
 
     /// <summary>Box-Muller on the uniforms <see cref="FillUniforms"/> left: the same normals FillStandardNormal gave, bit for bit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ToStandardNormal(Span<double> values, (double Radius, double Angle) last)
     {
         var i = 0;

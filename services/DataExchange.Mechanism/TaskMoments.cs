@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -92,6 +94,7 @@ public sealed class TaskMoments
         return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.TrainMeans, meanE);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double[] Centre(ReadOnlySpan<double> values, double mean)
     {
         var result = new double[values.Length];
