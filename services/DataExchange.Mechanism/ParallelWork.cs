@@ -11,8 +11,8 @@ internal static class ParallelWork
 {
     /// <summary>
     /// Fewest sellers for which a task's parts run in parallel. Measured on this 2-core machine beside other sessions'
-    /// work (README, "Markets of hundreds of sellers"): two threads were no faster at M = 64 and mostly slower at M = 100
-    /// (the second thread's share of a busy machine, and each walk slower while two run), faster from M = 128 on.
+    /// work (README, "Markets of hundreds of sellers"), one thread against two in alternating runs: at M = 64 and 100 two
+    /// were no faster (at M = 100 slower in 7 of 9 pairs), at M = 128 and 200 mostly faster.
     /// </summary>
     public const int MinSellers = 128;
 
