@@ -12,7 +12,7 @@ internal static class ParallelWork
     /// <summary>
     /// Fewest sellers for which a task's parts run in parallel. Measured on this 2-core machine beside other sessions'
     /// work (README, "Markets of hundreds of sellers"), one thread against two in alternating runs: at M = 64 and 100 two
-    /// were no faster (at M = 100 slower in 7 of 9 pairs), at M = 128 and 200 mostly faster.
+    /// were no faster (at M = 100 slower in 8 of 11 pairs), at M = 128 and 200 mostly faster.
     /// </summary>
     public const int MinSellers = 128;
 
