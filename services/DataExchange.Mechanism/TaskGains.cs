@@ -111,35 +111,15 @@ public sealed class TaskGains
             _gainAtNoise[noiseScale] = g;
             return g;
         }
-        g = noiseScale == 0.0 ? FullGain(_exactWalker ??= new CoalitionWalker(System(0.0))) : ScratchGain(ref _scratchWalker, noiseScale);
+        g = noiseScale == 0.0 ? FullCoalitionGains.Of(_exactWalker ??= new CoalitionWalker(System(0.0)))
+            : FullCoalitionGains.At(_moments, _parameters, ref _scratchWalker, noiseScale);
         _gainAtNoise[noiseScale] = g;
         return g;
     }
 
     /// <summary>
-    /// G of all sellers at a level s &gt; 0 on a scratch system refilled per level: the revenue curve visits a few hundred
-    /// levels per task. Pushing the sellers in index order reads only the Grams' lower triangles, so only those are
-    /// refilled; the gain is a function of s alone, whichever scratch system computes it.
-    /// </summary>
-    private double ScratchGain(ref CoalitionWalker? scratch, double noiseScale)
-    {
-        if (scratch is null) scratch = new CoalitionWalker(GainSystem.Build(_moments, noiseScale, _parameters));
-        else scratch.System.Rebuild(noiseScale, lowerTriangle: true);
-        return FullGain(scratch);
-    }
-
-    private double FullGain(CoalitionWalker walker)
-    {
-        walker.Reset();
-        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
-        return walker.Gain();
-    }
-
-    /// <summary>
-    /// Regression by noise at M &gt;= <see cref="ParallelWork.MinSellers"/>: the gains at every level the revenue curve
-    /// will ask for (one Cholesky each, about 300 at the default grid), computed on several threads, each with its own
-    /// scratch system, and cached, so the curve then reads them in its own order. Every gain is the one
-    /// <see cref="GainAtNoise"/> computes alone.
+    /// Regression by noise at M &gt;= <see cref="ParallelWork.MinSellers"/>: the gains at every level the revenue curve will
+    /// ask for (about 300 at the default grid), computed on several threads and cached; the curve then reads them in its order.
     /// </summary>
     private void PrefillLevels(PriceGrid grid, double bid)
     {
@@ -148,18 +128,10 @@ public sealed class TaskGains
         var levels = new List<double>();
         var seen = new HashSet<double>(_gainAtNoise.Keys) { 0.0 };
         var steps = _parameters.IntegralPoints - 1;
-        foreach (var price in grid.Prices)
-        {
-            if (!(price > 0)) continue;
+        foreach (var price in grid.Prices.Where(p => p > 0))
             for (var k = 0; k <= steps; k++)
-            {
-                var level = Level(price, IronedGain.StepBid(price, k, steps));
-                if (seen.Add(level)) levels.Add(level);
-            }
-        }
-        var gains = new double[levels.Count];
-        var scratch = new CoalitionWalker?[threads];
-        ParallelWork.For(levels.Count, threads, (i, worker) => gains[i] = ScratchGain(ref scratch[worker], levels[i]));
+                if (Level(price, IronedGain.StepBid(price, k, steps)) is var level && seen.Add(level)) levels.Add(level);
+        var gains = FullCoalitionGains.At(_moments, _parameters, levels, threads);
         for (var i = 0; i < gains.Length; i++) _gainAtNoise[levels[i]] = gains[i];
     }
 
