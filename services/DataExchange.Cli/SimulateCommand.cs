@@ -36,23 +36,25 @@ public static class SimulateCommand
         var json = Opt.Flag("--json", "one JSON line per task, then a summary line");
         var noProgress = Opt.Flag("--no-progress", "no progress bar even on a terminal");
         var top = Opt.Int("--top", 5, 0, int.MaxValue, "sellers listed in the summary");
+        var threads = Opt.Int("--threads", MarketParameters.Default.Parallelism, 1, 1024,
+            $"threads a task's large parts may use from {MarketParameters.ParallelMinSellers} sellers on (default: the processor count; 1 = sequential; the same results either way)");
         var command = new Command("simulate", "run a whole market in process (the mechanism library, no servers)");
-        mechanism.AddTo(scenario.AddTo(command)).With(buyers, json, noProgress, top);
+        mechanism.AddTo(scenario.AddTo(command)).With(buyers, json, noProgress, top, threads);
         command.SetAction(r =>
         {
             var terms = mechanism.Parse(r);
             return Run(r, scenario.Load(r, r.GetValue(buyers)), r.GetValue(scenario.Market) is not null, r.GetValue(scenario.Seed), terms,
-                r.GetValue(scenario.Classes), r.GetValue(json), r.GetValue(noProgress), r.GetValue(top));
+                r.GetValue(scenario.Classes), r.GetValue(json), r.GetValue(noProgress), r.GetValue(top), r.GetValue(threads));
         });
         return command;
     }
 
     private static int Run(ParseResult r, MarketScenario scenario, bool fromFile, ulong seed, MechanismOptions.Parsed mechanism, int classes, bool json,
-        bool noProgress, int top)
+        bool noProgress, int top, int threads)
     {
         var (stdout, stderr) = (r.Out(), r.Err());
         // N defaults to the number of buyers here (the services' default, 120, is the seed scenario's).
-        var parameters = mechanism.Validated(Math.Max(1, scenario.Buyers.Count));
+        var parameters = mechanism.Validated(Math.Max(1, scenario.Buyers.Count)) with { Parallelism = threads };
         scenario = MarketFile.ForTaskKind(scenario, parameters.TaskKind, classes, fromFile);
         if (parameters.ExactShapley && scenario.Sellers.Sellers > Shapley.MaxExactSellers)
             throw new UsageException($"--exact-shapley: {scenario.Sellers.Sellers} sellers, at most {Shapley.MaxExactSellers}");

@@ -41,6 +41,7 @@ internal sealed class ClassifierWalker : IGrowingCoalition
     }
 
     public int Sellers => _sellers;
+    public ICoalitionGame Fork() => new ClassifierWalker(_system);
     public double EmptyGain => _emptyGain;
     public int Count => _count;
 

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -41,12 +43,15 @@ internal sealed class CoalitionWalker : IGrowingCoalition
 
     public GainSystem System => _system;
 
+    public ICoalitionGame Fork() => new CoalitionWalker(_system);
+
     /// <summary>Features in the fit (excludes those left out as dependent).</summary>
     public int Count => _count;
 
     public void Reset() => _count = 0;
 
     /// <summary>Adds feature j; false when it is linearly dependent on the coalition and so left out.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Push(int j)
     {
         var k = _count;
@@ -121,6 +126,7 @@ internal sealed class CoalitionWalker : IGrowingCoalition
     /// <summary>G of the current coalition: solves for beta (back substitution) and scores the held-out part.</summary>
     public double Gain() => _system.GainFromSse(HeldOutSse());
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double HeldOutSse()
     {
         var k = _count;
@@ -167,6 +173,7 @@ internal sealed class CoalitionWalker : IGrowingCoalition
     /// with the four rows (<see cref="Kernels.SubtractScaled4"/>), every element's subtractions in the column-by-column
     /// order, so beta is bit for bit the column-by-column one while t is read and written a quarter as often.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SolveCoefficients()
     {
         var k = _count;

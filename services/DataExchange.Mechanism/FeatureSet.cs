@@ -51,24 +51,24 @@ public sealed class FeatureSet
     /// The sellers' own part of every task's moments for a training length (the last one asked for is kept: a market
     /// uses one). The rows never change, so this is exact: the same code, the same numbers, once instead of per task.
     /// </summary>
-    internal SellerMoments Moments(int trainLength)
+    internal SellerMoments Moments(int trainLength, int threads = 1)
     {
         lock (_cacheLock)
         {
             if (_moments is { } cached && cached.TrainLength == trainLength) return cached;
-            return _moments = SellerMoments.Compute(this, trainLength);
+            return _moments = SellerMoments.Compute(this, trainLength, threads);
         }
     }
 
-    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity"/>), computed once per threshold and kind (the last kept); callers must not write to it.</summary>
-    internal double[,] Similarity(double threshold = 0.0, SimilarityKind kind = SimilarityKind.Cosine)
+    /// <summary>PD_B*'s similarities (<see cref="RobustShares.Similarity(FeatureSet, double, SimilarityKind)"/>), computed once per threshold and kind (the last kept); callers must not write to it.</summary>
+    internal double[,] Similarity(double threshold = 0.0, SimilarityKind kind = SimilarityKind.Cosine, int threads = 1)
     {
         lock (_cacheLock)
         {
             if (_similarity is { } cached && _similarityThreshold.Equals(threshold) && _similarityKind == kind) return cached;
             _similarityThreshold = threshold;
             _similarityKind = kind;
-            return _similarity = RobustShares.Similarity(this, threshold, kind);
+            return _similarity = RobustShares.Similarity(this, threshold, kind, threads);
         }
     }
 }

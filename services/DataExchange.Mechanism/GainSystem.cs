@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -102,6 +103,7 @@ internal sealed class GainSystem
     /// s^2 NoiseGram)[i, j] (inv_i inv_j), four
     /// entries at a time with the scalar expression's operations in its order (no FMA), so the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaledRow(GramBlocks blocks, int row, int length, double s, double s2, double fi, double[] inv, double[] into)
     {
         var x = blocks.SellerGram.AsSpan(row, length);

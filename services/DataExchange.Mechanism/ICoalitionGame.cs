@@ -17,4 +17,10 @@ internal interface ICoalitionGame
 
     /// <summary>G once seller j has joined the current coalition (<paramref name="previous"/> is G before).</summary>
     double Join(int j, double previous);
+
+    /// <summary>
+    /// A game of its own (its own coalition and scratch buffers) over the same read-only system, for another thread:
+    /// its gains are the same bits as this one's.
+    /// </summary>
+    ICoalitionGame Fork();
 }

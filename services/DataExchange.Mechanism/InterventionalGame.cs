@@ -29,6 +29,17 @@ internal sealed class InterventionalGame : ICoalitionGame
         Reset();
     }
 
+    private InterventionalGame(GainSystem system, double[] coefficients)
+    {
+        _system = system;
+        _coefficients = coefficients;
+        _testGramTimesCoefficients = new double[system.Sellers];
+        Reset();
+    }
+
+    /// <summary>Shares the full fit's coefficients (read only), so the fork does not refit.</summary>
+    public ICoalitionGame Fork() => new InterventionalGame(_system, _coefficients);
+
     public GainSystem System => _system;
 
     /// <summary>The full fit's coefficients on the standardised features (0 for a feature the fit left out).</summary>

@@ -24,11 +24,11 @@ public static class InterventionalShapley
 
     /// <summary>K random permutations of the game valued by G (one stream of the seed, as PD_A*).</summary>
     public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed)
-        => Shapley.MonteCarloOf(new InterventionalGame(gains.System(noiseScale)), permutations, seed);
+        => Shapley.MonteCarloOf(new InterventionalGame(gains.System(noiseScale)), permutations, seed, threads: Shapley.Threads(gains));
 
     /// <summary>Permutations of the game valued by G until every estimate is within eps w.p. 1 - delta (capped at Thm 5.3's K).</summary>
     public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed)
-        => Shapley.UntilAccurateOf(new InterventionalGame(gains.System(noiseScale)), accuracy, seed);
+        => Shapley.UntilAccurateOf(new InterventionalGame(gains.System(noiseScale)), accuracy, seed, threads: Shapley.Threads(gains));
 
     /// <summary>
     /// phi_i = beta_i (2 q - Q beta)_i / R0, the Shapley values of v(S) = (R0 - SSE(S)) / R0. From

@@ -47,8 +47,7 @@ public sealed class IronedGain
         var source = new int[points];
         for (var k = 0; k <= steps; k++)
         {
-            // k / K is exact at both ends, so z_0 = 0 and z_K = p exactly, and z_k is non-decreasing in k.
-            bids[k] = price * ((double)k / steps);
+            bids[k] = StepBid(price, k, steps);
             var g = gainAtBid(bids[k]);
             if (k == 0 || g >= gains[k - 1])
             {
@@ -63,6 +62,9 @@ public sealed class IronedGain
         }
         return new IronedGain(price, bids, gains, source);
     }
+
+    /// <summary>z_k = p k / K; k / K is exact at both ends, so z_0 = 0 and z_K = p exactly, and z_k is non-decreasing in k.</summary>
+    internal static double StepBid(double price, int k, int steps) => price * ((double)k / steps);
 
     /// <summary>The step of a bid: the largest k with z_k &lt;= b (0 for a bid of 0 or below, K from b = p on).</summary>
     public int StepOf(double bid)

@@ -90,6 +90,16 @@ public sealed record MarketParameters
     /// <summary>Fraction of each charge kept by the market as a fee before the sellers' split. Default none.</summary>
     public decimal MarketFeeRate { get; init; }
 
+    /// <summary>
+    /// Threads a task's large parts may use (the noise draw, the Gram blocks, RF*'s noise levels, the Shapley walks), from
+    /// <see cref="ParallelMinSellers"/> sellers on; 1 is the sequential path. Changes no result, not even at rounding
+    /// (every sum keeps its sequential order), so it is not part of the market's terms. Default: the processor count.
+    /// </summary>
+    public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Fewest sellers from which <see cref="Parallelism"/> applies (smaller tasks do not pay for the hand-off).</summary>
+    public const int ParallelMinSellers = ParallelWork.MinSellers;
+
     public static MarketParameters Default { get; } = new();
 
     /// <summary>Throws ArgumentException naming the first parameter that is out of range.</summary>
@@ -120,6 +130,7 @@ public sealed record MarketParameters
             "applies to PD_B*'s rules (paper, renormalised, thresholded) only; the interventional rules use no similarity");
         Check(SimilarityThreshold is >= 0 and < 1, nameof(SimilarityThreshold), SimilarityThreshold, "must lie in [0, 1)");
         Check(ShapleyPermutations >= 1, nameof(ShapleyPermutations), ShapleyPermutations, "must be at least 1");
+        Check(Parallelism >= 1, nameof(Parallelism), Parallelism, "must be at least 1");
         Check(LedgerDecimals is >= 0 and <= 18, nameof(LedgerDecimals), LedgerDecimals, "must lie in [0, 18]");
         Check(MarketFeeRate >= 0 && MarketFeeRate < 1, nameof(MarketFeeRate), MarketFeeRate, "must lie in [0, 1)");
         ShapleyTarget?.Validate();

@@ -97,7 +97,7 @@ public static class MarketTask
         else
         {
             var threshold = p.PayoutRule == PayoutRule.Thresholded ? p.SimilarityThreshold : 0.0;
-            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold, p.Similarity), p.RobustnessLambda,
+            paidBy = RobustShares.Apply(shares, sellers.Similarity(threshold, p.Similarity, ParallelWork.Threads(p, sellers.Sellers)), p.RobustnessLambda,
                 renormalise: p.PayoutRule == PayoutRule.Renormalised);
         }
         var split = Payout.Split(charge, sellers.SellerIds, paidBy, p.LedgerDecimals, p.MarketFeeRate, distributeRemainder: payAll);

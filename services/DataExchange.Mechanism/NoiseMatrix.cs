@@ -17,17 +17,35 @@ public sealed class NoiseMatrix
 
     public ReadOnlySpan<double> Row(int seller) => _rows[seller];
 
-    public static NoiseMatrix Draw(int sellers, int steps, ulong seed)
+    public static NoiseMatrix Draw(int sellers, int steps, ulong seed) => Draw(sellers, steps, seed, 1);
+
+    /// <summary>
+    /// The same E on up to <paramref name="threads"/> threads: the uniforms are drawn in the one stream's order on this
+    /// thread (a few ns each), and each row's Box-Muller transform (the logs and sines, most of the cost) runs on any
+    /// thread, so every value is the one the sequential draw gives.
+    /// </summary>
+    internal static NoiseMatrix Draw(int sellers, int steps, ulong seed, int threads)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sellers);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(steps);
         var rng = new SeededRandom(seed);
         var rows = new double[sellers][];
+        if (threads <= 1)
+        {
+            for (var m = 0; m < sellers; m++)
+            {
+                rows[m] = new double[steps];
+                rng.FillStandardNormal(rows[m]);
+            }
+            return new NoiseMatrix(rows);
+        }
+        var last = new (double, double)[sellers];
         for (var m = 0; m < sellers; m++)
         {
             rows[m] = new double[steps];
-            rng.FillStandardNormal(rows[m]);
+            last[m] = rng.FillUniforms(rows[m]);
         }
+        ParallelWork.For(sellers, threads, (m, _) => SeededRandom.ToStandardNormal(rows[m], last[m]));
         return new NoiseMatrix(rows);
     }
 }

@@ -10,6 +10,10 @@ public static class RobustShares
     /// still 1 for an exact copy and for the seller itself, 0 for sellers less alike than tau.
     /// </summary>
     public static double[,] Similarity(FeatureSet sellers, double threshold = 0.0, SimilarityKind kind = SimilarityKind.Cosine)
+        => Similarity(sellers, threshold, kind, 1);
+
+    /// <summary>The same on up to <paramref name="threads"/> threads (a row of pairs each; every entry is the same bits).</summary>
+    internal static double[,] Similarity(FeatureSet sellers, double threshold, SimilarityKind kind, int threads)
     {
         if (!(threshold >= 0 && threshold < 1)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "threshold must lie in [0, 1).");
         if (kind == SimilarityKind.Hellinger) return HellingerSimilarity(sellers, threshold);
@@ -17,7 +21,7 @@ public static class RobustShares
         var norms = new double[m];
         for (var i = 0; i < m; i++) norms[i] = Math.Sqrt(Kernels.Dot(sellers.Row(i), sellers.Row(i)));
         var sim = new double[m, m];
-        for (var i = 0; i < m; i++)
+        ParallelWork.For(m, threads, (i, _) =>
         {
             sim[i, i] = 1.0;
             for (var j = i + 1; j < m; j++)
@@ -27,7 +31,7 @@ public static class RobustShares
                 if (threshold > 0) c = Math.Max(0.0, (c - threshold) / (1.0 - threshold));
                 sim[i, j] = sim[j, i] = c;
             }
-        }
+        });
         return sim;
     }
 

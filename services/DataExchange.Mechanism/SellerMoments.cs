@@ -13,7 +13,7 @@ internal sealed class SellerMoments
     public required double[] TrainGram { get; init; }
     public required double[] TestGram { get; init; }
 
-    public static SellerMoments Compute(FeatureSet sellers, int nTrain)
+    public static SellerMoments Compute(FeatureSet sellers, int nTrain, int threads = 1)
     {
         var m = sellers.Sellers;
         var mean = new double[m];
@@ -28,8 +28,8 @@ internal sealed class SellerMoments
             TrainLength = nTrain,
             TrainMeans = mean,
             Centred = x,
-            TrainGram = GramBlocks.Symmetric(x, 0, nTrain),
-            TestGram = GramBlocks.Symmetric(x, nTrain, sellers.Steps - nTrain),
+            TrainGram = GramBlocks.Symmetric(x, 0, nTrain, threads),
+            TestGram = GramBlocks.Symmetric(x, nTrain, sellers.Steps - nTrain, threads),
         };
     }
 }

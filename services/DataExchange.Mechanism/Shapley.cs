@@ -25,14 +25,16 @@ public static class Shapley
     /// <paramref name="antithetic"/>, ceil(K/2) antithetic pairs instead (see <see cref="PermutationSampler"/>).
     /// </summary>
     public static ShapleyEstimate MonteCarlo(TaskGains gains, double noiseScale, int permutations, ulong seed, bool antithetic = false)
-        => MonteCarloOf(gains.Game(noiseScale), permutations, seed, antithetic);
+        => MonteCarloOf(gains.Game(noiseScale), permutations, seed, antithetic, Threads(gains));
 
-    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed, bool antithetic = false)
+    /// <summary>Threads the walks of a task may use (<see cref="MarketParameters.Parallelism"/>; the same values at any count).</summary>
+    internal static int Threads(TaskGains gains) => ParallelWork.Threads(gains.Parameters, gains.Moments.Sellers);
+
+    internal static ShapleyEstimate MonteCarloOf(ICoalitionGame game, int permutations, ulong seed, bool antithetic = false, int threads = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(permutations);
-        var sampler = new PermutationSampler(game, seed, antithetic);
-        var samples = antithetic ? (permutations + 1) / 2 : permutations;
-        for (var k = 0; k < samples; k++) sampler.Walk();
+        var sampler = new PermutationSampler(game, seed, antithetic, threads);
+        sampler.Walk(antithetic ? (permutations + 1) / 2 : permutations);
         return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
 
@@ -44,33 +46,27 @@ public static class Shapley
     /// with n counting pairs). Reports the number of permutations it used.
     /// </summary>
     public static ShapleyEstimate UntilAccurate(TaskGains gains, double noiseScale, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
-        => UntilAccurateOf(gains.Game(noiseScale), accuracy, seed, antithetic);
+        => UntilAccurateOf(gains.Game(noiseScale), accuracy, seed, antithetic, Threads(gains));
 
     /// <summary>The same stopping rule for any game whose values lie in [0, 1] (marginals in [-1, 1], as the rule assumes).</summary>
-    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false)
+    internal static ShapleyEstimate UntilAccurateOf(ICoalitionGame game, ShapleyAccuracy accuracy, ulong seed, bool antithetic = false, int threads = 1)
     {
         accuracy.Validate();
         var m = game.Sellers;
         var rule = AccuracyRule.For(m, accuracy);
-        var sampler = new PermutationSampler(game, seed, antithetic);
+        var sampler = new PermutationSampler(game, seed, antithetic, threads);
         var k = 0;
         foreach (var checkpoint in rule.Checkpoints)
         {
-            while (k < checkpoint)
-            {
-                sampler.Walk();
-                k++;
-            }
+            // Between two checks the number of walks is fixed in advance, so they may run in parallel.
+            sampler.Walk(checkpoint - k);
+            k = checkpoint;
             var worst = 0.0;
             for (var j = 0; j < m && worst <= accuracy.Epsilon; j++)
                 worst = Math.Max(worst, rule.HalfWidth(sampler.Variance(j), k));
             if (worst <= accuracy.Epsilon) return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
         }
-        while (k < rule.Cap)
-        {
-            sampler.Walk();
-            k++;
-        }
+        sampler.Walk(rule.Cap - k);
         return new ShapleyEstimate(sampler.Means(), sampler.Permutations);
     }
     /// <summary>Fewest samples (permutations or pairs) before <see cref="UntilRelative"/> trusts a sample variance.</summary>
@@ -97,16 +93,13 @@ public static class Shapley
         var target = RelativeTarget(gains, noiseScale, relativeError);
         var game = gains.Game(noiseScale);
         var m = game.Sellers;
-        var sampler = new PermutationSampler(game, seed, antithetic);
+        var sampler = new PermutationSampler(game, seed, antithetic, Threads(gains));
         var n = 0;
         for (var checkpoint = (double)RelativeMinSamples; n < RelativeMaxSamples; checkpoint *= AccuracyRule.CheckpointRatio)
         {
             var next = Math.Min(RelativeMaxSamples, (int)Math.Ceiling(checkpoint));
-            while (n < next)
-            {
-                sampler.Walk();
-                n++;
-            }
+            if (next > n) sampler.Walk(next - n);
+            n = Math.Max(n, next);
             var worst = 0.0;
             for (var j = 0; j < m && worst <= target; j++) worst = Math.Max(worst, Math.Sqrt(sampler.Variance(j) / n));
             if (worst <= target) break;
@@ -135,14 +128,14 @@ public static class Shapley
     /// </summary>
     public static ShapleyEstimate UntilRelativeStratified(TaskGains gains, double noiseScale, double relativeError, ulong seed)
     {
-        return UntilRelativeStratifiedOf(gains.Game(noiseScale), RelativeTarget(gains, noiseScale, relativeError), seed);
+        return UntilRelativeStratifiedOf(gains.Game(noiseScale), RelativeTarget(gains, noiseScale, relativeError), seed, Threads(gains));
     }
 
-    internal static ShapleyEstimate UntilRelativeStratifiedOf(ICoalitionGame game, double target, ulong seed)
+    internal static ShapleyEstimate UntilRelativeStratifiedOf(ICoalitionGame game, double target, ulong seed, int threads = 1)
     {
         var m = game.Sellers;
         var fullWalk = StratifiedSampler.WalkCost(m);
-        var s = StratifiedShapley.Run(game, target, seed, RelativeMaxSamples * fullWalk);
+        var s = StratifiedShapley.Run(game, target, seed, RelativeMaxSamples * fullWalk, threads);
         return new ShapleyEstimate(s.Estimate(), (int)Math.Min(int.MaxValue, s.Walks + s.PilotWalks))
         {
             Work = (s.Work + s.PilotWork) / fullWalk,

@@ -18,30 +18,27 @@ namespace DataExchange.Mechanism;
 internal sealed class StratifiedSampler
 {
     private readonly ICoalitionGame _game;
-    private readonly SeededRandom _rng;
     private readonly int _sellers;
-    private readonly int[] _shuffled;   // tau: the sellers in a uniform order, cut into chunks per cycle
-    private readonly int[] _pool;
-    private readonly int[] _order;
-    private readonly int[] _chunkStamp;
-    private readonly int[] _drawnStamp;
     private readonly double[][] _mean;   // [band][seller]
     private readonly double[][] _squaredDeviations;   // Welford's M2 per [band][seller]
     private readonly int[][] _count;
-    private int _stamp;
+    private readonly int _threads;
+    private readonly ICoalitionGame[] _games;   // one per thread: _game, then forks of it
+    private readonly StratifiedDraw _draw;
 
-    public StratifiedSampler(ICoalitionGame game, SeededRandom rng)
+    /// <summary>Most walks drawn ahead and then walked (on several threads when there are).</summary>
+    private const int BatchWalks = 4096;
+
+    public StratifiedSampler(ICoalitionGame game, SeededRandom rng, int threads = 1)
     {
         _game = game;
-        _rng = rng;
+        _threads = Math.Max(1, threads);
+        _games = new ICoalitionGame[_threads];
+        _games[0] = game;
         _sellers = game.Sellers;
+        _draw = new StratifiedDraw(_sellers, rng);
         Edges = BandEdges(_sellers);
         var bands = Edges.Length - 1;
-        _shuffled = Enumerable.Range(0, _sellers).ToArray();
-        _pool = new int[_sellers];
-        _order = new int[_sellers];
-        _chunkStamp = new int[_sellers];
-        _drawnStamp = new int[_sellers];
         _mean = new double[bands][];
         _squaredDeviations = new double[bands][];
         _count = new int[bands][];
@@ -115,63 +112,55 @@ internal sealed class StratifiedSampler
     /// the band behind a uniform set of the others (the design is symmetric in the other sellers), which is the
     /// stratum's distribution; it is sampled once per cycle, so its samples are independent across cycles.
     /// </summary>
-    public void Cycle(int b)
+    public void Cycle(int b) => Run(b, Cycles[b] + 1, 0.0, double.PositiveInfinity);
+
+    /// <summary>
+    /// Cycles of band b until it has run <paramref name="cycles"/>, checking before each one that spent + Work is below
+    /// <paramref name="maxWork"/>, as one cycle at a time would. The walks' orders are drawn first, in the one stream's
+    /// order; the walks then run on any thread, each writing its marginals to its own slots; and the strata's means take
+    /// them in walk order, so every number is the sequential one, bit for bit, at any thread count.
+    /// </summary>
+    public void Run(int b, int cycles, double spent, double maxWork)
     {
         var (start, end) = (Edges[b], Edges[b + 1]);
         var w = end - start;
-        var m = _sellers;
-        _rng.Shuffle(_shuffled);
-        for (var c = 0; c < m; c += w)
+        var perCycle = (_sellers + w - 1) / w;
+        var n = 0;
+        for (var work = Work; Cycles[b] + n < cycles && spent + work < maxWork; n++)
+            for (var c = 0; c < perCycle; c++) work += WalkCost(end);
+        var batch = Math.Max(1, BatchWalks / perCycle);
+        for (var done = 0; done < n; done += batch)
         {
-            var size = Math.Min(w, m - c);
-            _stamp++;
-            for (var i = 0; i < size; i++) _chunkStamp[_shuffled[c + i]] = _stamp;
-            // the prefix and the band's fillers: end - size of the other sellers drawn without replacement, in random order
-            var draw = end - size;
-            if (2 * end <= m)
+            var k = Math.Min(batch, n - done);
+            var walks = k * perCycle;
+            var orders = new int[walks * end];
+            var inChunk = new bool[walks * w];
+            for (var c = 0; c < k; c++) _draw.Cycle(start, end, orders.AsSpan(c * perCycle * end), inChunk.AsSpan(c * perCycle * w));
+            var marginals = new double[walks * w];
+            ParallelWork.For(walks, _threads, (i, worker) =>
+                Walk(_games[worker] ??= _game.Fork(), orders.AsSpan(i * end, end), start, marginals.AsSpan(i * w, w)));
+            for (var i = 0; i < walks; i++)
             {
-                // few of many: draw uniformly and reject the chunk and repeats (O(end) a walk, not O(M))
-                for (var i = 0; i < draw;)
-                {
-                    var j = _rng.Next(m);
-                    if (_chunkStamp[j] == _stamp || _drawnStamp[j] == _stamp) continue;
-                    _drawnStamp[j] = _stamp;
-                    _pool[i++] = j;
-                }
+                for (var p = 0; p < w; p++)
+                    if (inChunk[i * w + p]) Add(b, orders[i * end + start + p], marginals[i * w + p]);
+                Walks++;
+                Work += WalkCost(end);
             }
-            else
-            {
-                var n = 0;
-                for (var i = 0; i < m; i++)
-                    if (_chunkStamp[_shuffled[i]] != _stamp) _pool[n++] = _shuffled[i];
-                for (var i = 0; i < draw; i++)
-                {
-                    var k = i + _rng.Next(n - i);
-                    (_pool[i], _pool[k]) = (_pool[k], _pool[i]);
-                }
-            }
-            _pool.AsSpan(0, start).CopyTo(_order);
-            _shuffled.AsSpan(c, size).CopyTo(_order.AsSpan(start));
-            _pool.AsSpan(start, draw - start).CopyTo(_order.AsSpan(start + size));
-            _rng.Shuffle(_order.AsSpan(start, w));
-            Walk(b, start, end);
+            Cycles[b] += k;
         }
-        Cycles[b]++;
     }
 
-    private void Walk(int band, int start, int end)
+    /// <summary>A walk down <paramref name="order"/>: the marginals at its band positions [start, end).</summary>
+    private static void Walk(ICoalitionGame game, ReadOnlySpan<int> order, int start, Span<double> marginals)
     {
-        _game.Reset();
-        var previous = _game.EmptyGain;
-        for (var i = 0; i < end; i++)
+        game.Reset();
+        var previous = game.EmptyGain;
+        for (var i = 0; i < order.Length; i++)
         {
-            var j = _order[i];
-            var gain = _game.Join(j, previous);
-            if (i >= start && _chunkStamp[j] == _stamp) Add(band, j, gain - previous);
+            var gain = game.Join(order[i], previous);
+            if (i >= start) marginals[i - start] = gain - previous;
             previous = gain;
         }
-        Walks++;
-        Work += WalkCost(end);
     }
 
     private void Add(int b, int j, double x)

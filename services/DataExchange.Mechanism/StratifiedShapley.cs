@@ -22,19 +22,17 @@ internal static class StratifiedShapley
     /// and every short band grows by at least <see cref="GrowthRatio"/> (the same kind of check the permutation rule
     /// makes at its geometric checkpoints: a standard-error target, not a finite-sample bound).
     /// </summary>
-    public static StratifiedSampler Run(ICoalitionGame game, double target, ulong seed, double maxWork)
+    public static StratifiedSampler Run(ICoalitionGame game, double target, ulong seed, double maxWork, int threads = 1)
     {
         var rng = new SeededRandom(seed);
-        var pilot = new StratifiedSampler(game, rng);
-        for (var b = 0; b < pilot.Bands; b++)
-            for (var c = 0; c < PilotCycles; c++) pilot.Cycle(b);
-        var sampler = new StratifiedSampler(game, rng);
+        var pilot = new StratifiedSampler(game, rng, threads);
+        for (var b = 0; b < pilot.Bands; b++) pilot.Run(b, PilotCycles, 0.0, double.PositiveInfinity);
+        var sampler = new StratifiedSampler(game, rng, threads);
         var plan = Plan(pilot, target);
         var spent = pilot.Work;
         while (true)
         {
-            for (var b = 0; b < sampler.Bands; b++)
-                while (sampler.Cycles[b] < plan[b] && spent + sampler.Work < maxWork) sampler.Cycle(b);
+            for (var b = 0; b < sampler.Bands; b++) sampler.Run(b, plan[b], spent, maxWork);
             var worst = 0.0;
             for (var j = 0; j < game.Sellers; j++) worst = Math.Max(worst, sampler.EstimateVariance(j));
             if (worst <= target * target || spent + sampler.Work >= maxWork) break;

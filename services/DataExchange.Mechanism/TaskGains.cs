@@ -53,7 +53,7 @@ public sealed class TaskGains
     {
         if (parameters.Allocation == AllocationKind.Noise && parameters.TaskKind == TaskKind.Regression)
         {
-            var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
+            var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed, ParallelWork.Threads(parameters, sellers.Sellers));
             return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters, sellers, noise, null, null, null);
         }
         var nTrain = TaskMoments.TrainLength(sellers.Steps, parameters.TrainFraction);
@@ -62,7 +62,7 @@ public sealed class TaskGains
         var classes = parameters.TaskKind == TaskKind.Classification && target.Length == sellers.Steps ? new ClassLabels(target, nTrain) : null;
         if (parameters.Allocation == AllocationKind.Noise)
         {
-            var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed);
+            var noise = NoiseMatrix.Draw(sellers.Sellers, sellers.Steps, noiseSeed, ParallelWork.Threads(parameters, sellers.Sellers));
             return new TaskGains(TaskMoments.Compute(sellers, target, noise, parameters), parameters, sellers, noise, null, null, classes);
         }
         var y = TargetMoments.Compute(target, sellers.Steps, parameters.TrainFraction);
@@ -111,24 +111,28 @@ public sealed class TaskGains
             _gainAtNoise[noiseScale] = g;
             return g;
         }
-        CoalitionWalker walker;
-        if (noiseScale == 0.0)
-        {
-            walker = _exactWalker ??= new CoalitionWalker(System(0.0));
-        }
-        else
-        {
-            // One scratch system refilled per level: the revenue curve visits a few hundred levels per task. Pushing the
-            // sellers in index order reads only the Grams' lower triangles, so only those are refilled.
-            if (_scratchWalker is null) _scratchWalker = new CoalitionWalker(GainSystem.Build(_moments, noiseScale, _parameters));
-            else _scratchWalker.System.Rebuild(noiseScale, lowerTriangle: true);
-            walker = _scratchWalker;
-        }
-        walker.Reset();
-        for (var j = 0; j < _moments.Sellers; j++) walker.Push(j);
-        g = walker.Gain();
+        g = noiseScale == 0.0 ? FullCoalitionGains.Of(_exactWalker ??= new CoalitionWalker(System(0.0)))
+            : FullCoalitionGains.At(_moments, _parameters, ref _scratchWalker, noiseScale);
         _gainAtNoise[noiseScale] = g;
         return g;
+    }
+
+    /// <summary>
+    /// Regression by noise at M &gt;= <see cref="ParallelWork.MinSellers"/>: the gains at every level the revenue curve will
+    /// ask for (about 300 at the default grid), computed on several threads and cached; the curve then reads them in its order.
+    /// </summary>
+    private void PrefillLevels(PriceGrid grid, double bid)
+    {
+        var threads = ParallelWork.Threads(_parameters, _moments.Sellers);
+        if (threads <= 1 || _sampled is not null || _classes is not null || !(bid > 0)) return;
+        var levels = new List<double>();
+        var seen = new HashSet<double>(_gainAtNoise.Keys) { 0.0 };
+        var steps = _parameters.IntegralPoints - 1;
+        foreach (var price in grid.Prices.Where(p => p > 0))
+            for (var k = 0; k <= steps; k++)
+                if (Level(price, IronedGain.StepBid(price, k, steps)) is var level && seen.Add(level)) levels.Add(level);
+        var gains = FullCoalitionGains.At(_moments, _parameters, levels, threads);
+        for (var i = 0; i < gains.Length; i++) _gainAtNoise[levels[i]] = gains[i];
     }
 
     private double FullCoalitionGain(double level)
@@ -173,6 +177,7 @@ public sealed class TaskGains
     /// <summary>RF*(c, b, Y) for every grid price c: what each expert of PF* would have earned on this task.</summary>
     public double[] RevenueCurve(PriceGrid grid, double bid)
     {
+        PrefillLevels(grid, bid);
         var curve = new double[grid.Count];
         for (var c = 0; c < curve.Length; c++) curve[c] = Revenue(grid.Prices[c], bid);
         return curve;

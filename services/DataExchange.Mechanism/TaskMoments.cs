@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -65,19 +67,20 @@ public sealed class TaskMoments
         if (nTrain < 2 || nTest < 2)
             throw new ArgumentException($"target has {steps} values: too short to train on {parameters.TrainFraction:P0} and score on the rest (need at least 2 of each).", nameof(target));
 
-        var own = useSellerCache ? sellers.Moments(nTrain) : SellerMoments.Compute(sellers, nTrain);
+        var threads = ParallelWork.Threads(parameters, m);
+        var own = useSellerCache ? sellers.Moments(nTrain, threads) : SellerMoments.Compute(sellers, nTrain, threads);
         var x = own.Centred;
         var e = new double[m][];
         var meanE = new double[m];
-        for (var i = 0; i < m; i++)
+        ParallelWork.For(m, threads, (i, _) =>
         {
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);
             e[i] = Centre(noise.Row(i), meanE[i]);
-        }
+        });
         var yMean = Kernels.Mean(target[..nTrain]);
         var y = Centre(target, yMean);
-        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram);
-        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram);
+        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram, threads);
+        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram, threads);
         var testY = y.AsSpan(nTrain);
         var testYSum = 0.0;
         foreach (var v in testY) testYSum += v;
@@ -91,6 +94,7 @@ public sealed class TaskMoments
         return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.TrainMeans, meanE);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double[] Centre(ReadOnlySpan<double> values, double mean)
     {
         var result = new double[values.Length];

@@ -1,18 +1,20 @@
+using System.Diagnostics;
 using System.Globalization;
 using DataExchange.Mechanism;
 
 namespace DataExchange.Benchmarks;
 
 /// <summary>
-/// `dotnet run -c Release -- --profile-large [M] [T]`: where one task's time goes at M sellers and T steps (default
-/// 200 x 4000), by stopwatch over a few tasks after a warm-up: the noise draw, the Gram blocks, RF* and the curve, and
-/// PD_A* at K = 200 split into the walk's three parts. A profile for finding the largest share, not a benchmark: the
+/// `dotnet run -c Release -- --profile-large [M] [T] [threads] [parts]`: where one task's time goes at M sellers and T steps
+/// (default 200 x 4000, threads the processor count), by stopwatch over a few tasks after a warm-up: the noise draw, the
+/// Gram blocks, RF* and the curve, and PD_A* at K = 200. A profile for finding the largest share, not a benchmark: the
 /// BenchmarkDotNet figures are LargeMarketBenchmarks. Times are this process's CPU time, which a busy machine
-/// disturbs much less than the wall clock.
+/// disturbs much less than the wall clock, and the wall clock (what several threads shorten). With `parts`, only
+/// those four parts (not the stratified sampler's bands and runs).
 /// </summary>
 public static class LargeMarketProfile
 {
-    /// <summary>A stopwatch over the process's CPU time (the work here is single-threaded).</summary>
+    /// <summary>A stopwatch over the process's CPU time (all its threads).</summary>
     private sealed class CpuClock
     {
         private TimeSpan _start;
@@ -20,33 +22,44 @@ public static class LargeMarketProfile
         public TimeSpan Elapsed => Environment.CpuUsage.TotalTime - _start;
     }
 
-    public static void Run(TextWriter o, int sellers, int steps)
+    public static void Run(TextWriter o, int sellers, int steps, int threads, bool partsOnly)
     {
         var scenario = SyntheticMarket.Generate(sellers, steps, 30, 42);
-        var p = MarketParameters.Default;
+        var p = MarketParameters.Default with { Parallelism = threads };
         var grid = PriceGrid.Create(p);
         var sw = new CpuClock();
-        double draw = 0, moments = 0, curve = 0, shapley = 0;
+        var wall = new Stopwatch();
+        var cpu = new double[4];
+        var wallMs = new double[4];
         var tasks = sellers <= 50 ? 30 : sellers <= 100 ? 8 : 3;
         for (var t = -1; t < tasks; t++)
         {
             var buyer = scenario.Buyers[Math.Max(t, 0)];
+            var parts = new double[5];
+            var walls = new double[5];
             sw.Restart();
-            var noise = NoiseMatrix.Draw(sellers, steps, (ulong)(t + 10));
-            var a = sw.Elapsed.TotalMilliseconds;
+            wall.Restart();
+            var noise = NoiseMatrix.Draw(sellers, steps, (ulong)(t + 10), ParallelWork.Threads(p, sellers));
+            (parts[1], walls[1]) = (sw.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds);
             var m = TaskMoments.Compute(scenario.Sellers, buyer.Target, noise, p);
-            var b = sw.Elapsed.TotalMilliseconds;
+            (parts[2], walls[2]) = (sw.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds);
             var gains = new TaskGains(m, p);
             gains.RevenueCurve(grid, buyer.Valuation);
-            var c = sw.Elapsed.TotalMilliseconds;
+            (parts[3], walls[3]) = (sw.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds);
             Shapley.MonteCarlo(gains, 0.3, 200, (ulong)t);
-            var d = sw.Elapsed.TotalMilliseconds;
+            (parts[4], walls[4]) = (sw.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds);
             if (t < 0) continue;
-            draw += a; moments += b - a; curve += c - b; shapley += d - c;
+            for (var i = 0; i < 4; i++)
+            {
+                cpu[i] += parts[i + 1] - parts[i];
+                wallMs[i] += walls[i + 1] - walls[i];
+            }
         }
-        o.WriteLine(string.Format(CultureInfo.InvariantCulture,
-            "M = {0}, T = {1}, per task: noise draw {2:F1} ms, Gram blocks {3:F1} ms, RF* and curve {4:F1} ms, Shapley K = 200 {5:F1} ms",
-            sellers, steps, draw / tasks, moments / tasks, curve / tasks, shapley / tasks));
+        foreach (var (name, v) in new[] { ("CPU", cpu), ("wall", wallMs) })
+            o.WriteLine(string.Format(CultureInfo.InvariantCulture,
+                "M = {0}, T = {1}, threads {2}, {3} per task: noise draw {4:F1} ms, Gram blocks {5:F1} ms, RF* and curve {6:F1} ms, Shapley K = 200 {7:F1} ms, sum {8:F1} ms",
+                sellers, steps, threads, name, v[0] / tasks, v[1] / tasks, v[2] / tasks, v[3] / tasks, v.Sum() / tasks));
+        if (partsOnly) return;
         {
             var gains = MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 10, p);
             var smp = new StratifiedSampler(new CoalitionWalker(gains.System(0.3)), new SeededRandom(1));

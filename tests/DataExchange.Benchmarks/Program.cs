@@ -3,5 +3,6 @@ using BenchmarkDotNet.Running;
 if (args is ["--permutations-needed"]) DataExchange.Benchmarks.PermutationsNeeded.Run(Console.Out);
 else if (args is ["--stratified-needed"]) DataExchange.Benchmarks.PermutationsNeeded.RunStratified(Console.Out);
 else if (args is ["--profile-large", ..])
-    DataExchange.Benchmarks.LargeMarketProfile.Run(Console.Out, args.Length > 1 ? int.Parse(args[1]) : 200, args.Length > 2 ? int.Parse(args[2]) : 4000);
+    DataExchange.Benchmarks.LargeMarketProfile.Run(Console.Out, args.Length > 1 ? int.Parse(args[1]) : 200, args.Length > 2 ? int.Parse(args[2]) : 4000,
+        args.Length > 3 ? int.Parse(args[3]) : Environment.ProcessorCount, args.Length > 4 && args[4] == "parts");
 else BenchmarkSwitcher.FromAssembly(typeof(DataExchange.Benchmarks.MechanismBenchmarks).Assembly).Run(args);

@@ -158,6 +158,7 @@ public class SimulateCommandTests
     [Theory]
     [InlineData(new[] { "simulate", "--sellers", "zero" }, "--sellers: 'zero' is not a whole number")]
     [InlineData(new[] { "simulate", "--perms", "0" }, "--perms: 0 is out of range")]
+    [InlineData(new[] { "simulate", "--threads", "0" }, "--threads: 0 is out of range")]
     [InlineData(new[] { "simulate", "--colour", "red" }, "--colour: unknown option")]
     [InlineData(new[] { "simulate", "--shapley-eps", "0.1" }, "--shapley-eps and --shapley-delta go together")]
     [InlineData(new[] { "simulate", "--sellers", "30", "--exact-shapley" }, "--exact-shapley: 30 sellers")]
@@ -167,6 +168,26 @@ public class SimulateCommandTests
         var (code, _, err) = Dx(args);
         Assert.Equal(2, code);
         Assert.Contains(message, err);
+    }
+
+    [Fact]
+    public void Threads_change_no_number_of_a_large_market()
+    {
+        // Above the mechanism's threshold the task's parts run on --threads threads; every line but the summary's timings
+        // is the same text on 1, 2 and 3.
+        static string[] Lines(string threads)
+        {
+            var (code, output, err) = Dx("simulate", "--sellers", $"{MarketParameters.ParallelMinSellers + 1}", "--steps", "41", "--buyers", "2",
+                "--perms", "24", "--antithetic", "--json", "--threads", threads);
+            Assert.True(code == 0, err);
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            var summary = JsonDocument.Parse(lines[^1]).RootElement.GetProperty("summary");
+            return [.. lines[..^1], summary.GetProperty("totalRevenue").GetRawText(), summary.GetProperty("finalPriceWeights").GetRawText()];
+        }
+        var one = Lines("1");
+        Assert.Equal(4, one.Length);   // two task lines, the revenue, the price weights
+        Assert.Equal(one, Lines("2"));
+        Assert.Equal(one, Lines("3"));
     }
 
     [Fact]

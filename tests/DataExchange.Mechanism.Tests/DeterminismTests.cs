@@ -4,7 +4,7 @@ namespace DataExchange.Mechanism.Tests;
 public class DeterminismTests
 {
     /// <summary>Every number of a run as a flat list of 64-bit patterns (doubles) and decimal bits.</summary>
-    private static List<long> Fingerprint(IEnumerable<TaskOutcome> outcomes, PricerState state)
+    internal static List<long> Fingerprint(IEnumerable<TaskOutcome> outcomes, PricerState state)
     {
         var bits = new List<long>();
         void D(double v) => bits.Add(BitConverter.DoubleToInt64Bits(v));
@@ -47,7 +47,7 @@ public class DeterminismTests
         return bits;
     }
 
-    private static (List<TaskOutcome> Outcomes, PricerState State) RunMarket(MarketScenario scenario, MarketParameters p, ulong seed)
+    internal static (List<TaskOutcome> Outcomes, PricerState State) RunMarket(MarketScenario scenario, MarketParameters p, ulong seed)
     {
         var market = new InProcessMarket(scenario.Sellers, p, seed);
         var outcomes = scenario.Buyers.Select(b => market.Run(b.Id, b.Target, b.Valuation)).ToList();
