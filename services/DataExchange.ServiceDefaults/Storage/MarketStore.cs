@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using JasperFx.Events;
 using Marten;
+using Npgsql;
 
 namespace DataExchange.ServiceDefaults.Storage;
 
@@ -14,7 +15,7 @@ public static class MarketStore
 {
     public static void Configure(StoreOptions opts, string postgres, string schema)
     {
-        opts.Connection(postgres);
+        opts.Connection(Pooled(postgres));
         opts.DatabaseSchemaName = schema;
         opts.Events.DatabaseSchemaName = schema;
         // The services share one database but each changes only its own schema: a lock per schema lets the four start
@@ -33,6 +34,15 @@ public static class MarketStore
         opts.Events.UseIdentityMapForAggregates = false;
         opts.UseSystemTextJsonForSerialization(configure: ConfigureJson);
     }
+
+    /// <summary>
+    /// The connection string with pooled connections kept as they are when they go back to the pool. Npgsql's default
+    /// reset (DISCARD ALL) also throws away PostgreSQL's cached plans of Marten's append function, which then planned its
+    /// statements again in every commit: 1.1-1.5 ms a call for one event with the reset, 0.6 ms without (2.4 instead of
+    /// 3.3 ms for a settlement's 21 events), measured with pg_stat_statements over 100 sequential tasks. Nothing here
+    /// relies on the reset: no session settings or temporary tables, and the daemon's advisory locks are released explicitly.
+    /// </summary>
+    public static string Pooled(string postgres) => new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true }.ConnectionString;
 
     /// <summary>A stable advisory lock id per schema (FNV-1a of its name), away from Marten's default id.</summary>
     private static int SchemaLockId(string schema)
