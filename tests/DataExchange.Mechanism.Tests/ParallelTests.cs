@@ -170,6 +170,47 @@ public class ParallelTests
         Assert.Equal(Bits(one.Values), Bits(many.Values));
     }
 
+    /// <summary>
+    /// A body that throws fails the call with its own exception (as the one-thread loop does, not wrapped in an
+    /// AggregateException), no further indices are handed out, and no worker is still running when the call returns
+    /// (it would go on writing the caller's buffers). Worker 0 is the caller's thread, the others pool threads: both fail.
+    /// Mutation watched failing: ParallelWork.For as merged (no catch; Task.WaitAll after worker 0): a pool worker's
+    /// failure came out as AggregateException, and worker 0's returned while the pool workers went on through every index.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void A_failing_body_fails_the_call_with_its_exception_after_every_worker_stopped(int failingWorker)
+    {
+        const int count = 400;
+        var calls = 0;
+        var callsAfterReturn = 0;
+        var returned = 0;
+        var workers = new HashSet<int>();
+        var failure = Assert.Throws<InvalidOperationException>(() => ParallelWork.For(count, 3, (i, worker) =>
+        {
+            Interlocked.Increment(ref calls);
+            if (Volatile.Read(ref returned) == 1) Interlocked.Increment(ref callsAfterReturn);
+            int running;
+            lock (workers)
+            {
+                workers.Add(worker);
+                running = workers.Count;
+            }
+            // fail only once another worker has come in too, so both cases are the parallel path
+            if (worker == failingWorker && running >= 2 && i >= 3) throw new InvalidOperationException($"walk {i} failed");
+            Thread.Sleep(2);
+        }));
+        Volatile.Write(ref returned, 1);
+        var seen = Volatile.Read(ref calls);
+        Thread.Sleep(100);
+        Assert.StartsWith("walk ", failure.Message);
+        Assert.True(workers.Count >= 2, $"the body ran on {workers.Count} worker(s): nothing here was tested in parallel");
+        Assert.Equal(0, callsAfterReturn);
+        Assert.Equal(seen, Volatile.Read(ref calls));
+        Assert.True(seen < count, $"all {count} indices ran after the failure");
+    }
+
     [Fact]
     public void Stopping_rules_stop_at_the_same_sample_with_the_same_values()
     {
