@@ -1,3 +1,5 @@
+using System.Runtime.ExceptionServices;
+
 namespace DataExchange.Mechanism;
 
 /// <summary>
@@ -22,7 +24,9 @@ internal static class ParallelWork
     /// <summary>
     /// body(i, worker) for every i in [0, count), on up to <paramref name="threads"/> threads that take the next index
     /// as they come free (a busy core slows only the thread on it); worker is the thread's number in [0, threads), for
-    /// its own scratch buffers. With one thread (or one index) a plain loop on the caller's thread.
+    /// its own scratch buffers. With one thread (or one index) a plain loop on the caller's thread. If a body throws, no
+    /// further index is handed out and the call returns only when every worker has stopped (the bodies write the
+    /// caller's buffers), then throws that exception itself, as the plain loop would, not wrapped in an AggregateException.
     /// </summary>
     public static void For(int count, int threads, Action<int, int> body)
     {
@@ -33,10 +37,18 @@ internal static class ParallelWork
             return;
         }
         var next = -1;
+        ExceptionDispatchInfo? failure = null;
         void Work(int worker)
         {
-            int i;
-            while ((i = Interlocked.Increment(ref next)) < count) body(i, worker);
+            try
+            {
+                int i;
+                while (Volatile.Read(ref failure) is null && (i = Interlocked.Increment(ref next)) < count) body(i, worker);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref failure, ExceptionDispatchInfo.Capture(e), null);
+            }
         }
         // Workers 1.. on the thread pool, worker 0 on this thread; a worker that starts late finds fewer indices left.
         var others = new Task[threads - 1];
@@ -47,5 +59,6 @@ internal static class ParallelWork
         }
         Work(0);
         Task.WaitAll(others);
+        failure?.Throw();
     }
 }

@@ -12,6 +12,8 @@ namespace DataExchange.Mechanism.Tests;
 /// mutation in StratifiedSampler.Run (a batch's walks added in finishing order): Stratified_values_do_not_depend... failed
 /// (one value differed in its last bit); the market and stopping-rule tests did not catch it there (the stratified
 /// walks are short, and a seller's samples are a cycle apart, so they rarely finish out of order without the pauses).
+/// A review found that test catching it in only 1 of 4 runs; Stratified_runs_are_the_one_cycle_at_a_time_runs (M = 10,
+/// many cycles a batch) caught it in 4 of 4.
 /// </summary>
 public class ParallelTests
 {
@@ -168,6 +170,135 @@ public class ParallelTests
         Assert.True(ran.Count >= 2, $"the walks ran on {ran.Count} thread(s): nothing here was tested in parallel");
         Assert.Equal((one.Permutations, one.Work), (many.Permutations, many.Work));
         Assert.Equal(Bits(one.Values), Bits(many.Values));
+    }
+
+    /// <summary>
+    /// A body that throws fails the call with its own exception (as the one-thread loop does, not wrapped in an
+    /// AggregateException), no further indices are handed out, and no worker is still running when the call returns
+    /// (it would go on writing the caller's buffers). Worker 0 is the caller's thread, the others pool threads: both fail.
+    /// Mutation watched failing: ParallelWork.For as merged (no catch; Task.WaitAll after worker 0): a pool worker's
+    /// failure came out as AggregateException, and worker 0's returned while the pool workers went on through every index.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public void A_failing_body_fails_the_call_with_its_exception_after_every_worker_stopped(int failingWorker)
+    {
+        const int count = 400;
+        var calls = 0;
+        var callsAfterReturn = 0;
+        var returned = 0;
+        var workers = new HashSet<int>();
+        var failure = Assert.Throws<InvalidOperationException>(() => ParallelWork.For(count, 3, (i, worker) =>
+        {
+            Interlocked.Increment(ref calls);
+            if (Volatile.Read(ref returned) == 1) Interlocked.Increment(ref callsAfterReturn);
+            int running;
+            lock (workers)
+            {
+                workers.Add(worker);
+                running = workers.Count;
+            }
+            // fail only once another worker has come in too, so both cases are the parallel path
+            if (worker == failingWorker && running >= 2 && i >= 3) throw new InvalidOperationException($"walk {i} failed");
+            Thread.Sleep(2);
+        }));
+        Volatile.Write(ref returned, 1);
+        var seen = Volatile.Read(ref calls);
+        Thread.Sleep(100);
+        Assert.StartsWith("walk ", failure.Message);
+        Assert.True(workers.Count >= 2, $"the body ran on {workers.Count} worker(s): nothing here was tested in parallel");
+        Assert.Equal(0, callsAfterReturn);
+        Assert.Equal(seen, Volatile.Read(ref calls));
+        Assert.True(seen < count, $"all {count} indices ran after the failure");
+    }
+
+    private static ICoalitionGame SmallGame(int sellers, ulong seed)
+    {
+        var scenario = SyntheticMarket.Generate(sellers, 101, 1, seed);
+        return MarketTask.Gains(scenario.Sellers, scenario.Buyers[0].Target, 3, MarketParameters.Default).Game(0.3);
+    }
+
+    /// <summary>
+    /// More walks than one batch of drawn permutations holds (600: three batches, the last one short) give the values of
+    /// the plain sequential estimator written out here (one shuffle of the previous order per walk, Welford's running
+    /// mean), bit for bit, at 1 and 3 threads; antithetic pairs the same as one pair per call.
+    /// Mutation watched failing: PermutationSampler.Walk's batch size without "- done" (Math.Min(Batch, count)), so
+    /// 600 walks ran as 768; the other tests here passed (K &lt;= 256 and the stopping rules' steps fit in one batch).
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Walks_beyond_one_batch_are_the_one_at_a_time_walks(int threads)
+    {
+        const int sellers = 9;
+        const int walks = 600;
+        var game = SmallGame(sellers, 41);
+        var rng = new SeededRandom(17);
+        var order = Enumerable.Range(0, sellers).ToArray();
+        var mean = new double[sellers];
+        var reference = game.Fork();
+        for (var k = 1; k <= walks; k++)
+        {
+            rng.Shuffle(order);
+            reference.Reset();
+            var previous = reference.EmptyGain;
+            foreach (var j in order)
+            {
+                var gain = reference.Join(j, previous);
+                mean[j] += (gain - previous - mean[j]) / k;
+                previous = gain;
+            }
+        }
+        var batched = new PermutationSampler(game, 17, threads: threads);
+        batched.Walk(walks);
+        Assert.Equal(walks, batched.Permutations);
+        Assert.Equal(Bits(mean), Bits(batched.Means()));
+
+        var pairs = new PermutationSampler(game.Fork(), 18, antithetic: true, threads: threads);
+        pairs.Walk(walks);
+        var onePairAtATime = new PermutationSampler(game.Fork(), 18, antithetic: true);
+        for (var k = 0; k < walks; k++) onePairAtATime.Walk();
+        Assert.Equal(onePairAtATime.Permutations, pairs.Permutations);
+        Assert.Equal(Bits(onePairAtATime.Means()), Bits(pairs.Means()));
+        for (var j = 0; j < sellers; j++) Assert.Equal(onePairAtATime.Variance(j), pairs.Variance(j));
+    }
+
+    /// <summary>
+    /// StratifiedSampler.Run (a band's cycles drawn ahead in batches, its budget checked ahead) against one cycle at a
+    /// time with the budget checked before each, as StratifiedShapley ran them before: the same cycles, walks, work and
+    /// values, bit for bit, at 1 and 3 threads, with a budget that stops a band in mid-run, a second run that starts where
+    /// the first stopped, and more walks than one batch (4,096) holds; on several threads the walks finish out of order.
+    /// Mutations watched failing: Run's look-ahead starting its work from 0 instead of Work (so a later run overspends);
+    /// a batch's walks added in the order they finished instead of walk order.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void Stratified_runs_are_the_one_cycle_at_a_time_runs(int threads)
+    {
+        const int sellers = 10;
+        var game = SmallGame(sellers, 42);
+        var ran = new HashSet<int>();
+        var batched = new StratifiedSampler(threads > 1 ? new UnevenGame(game.Fork(), ran, every: 40) : game.Fork(), new SeededRandom(19), threads);
+        var oneByOne = new StratifiedSampler(game.Fork(), new SeededRandom(19));
+        const double spent = 1000.0;
+        // a budget that runs out in mid-run in the second round
+        var budget = spent + 60 * batched.CycleCost(0) + 2500 * Enumerable.Range(1, batched.Bands - 1).Sum(batched.CycleCost);
+        foreach (var cycles in new[] { 40, 5000 })
+            for (var b = 0; b < batched.Bands; b++)
+            {
+                batched.Run(b, cycles, spent, budget);
+                while (oneByOne.Cycles[b] < cycles && spent + oneByOne.Work < budget) oneByOne.Cycle(b);
+            }
+        Assert.True(spent + oneByOne.Work >= budget, "the budget never bound: nothing here checks the look-ahead");
+        Assert.True(oneByOne.Walks > 4096, "fewer walks than one batch");
+        if (threads > 1) Assert.True(ran.Count >= 2, $"the walks ran on {ran.Count} thread(s): nothing here was tested in parallel");
+        Assert.Equal(oneByOne.Cycles, batched.Cycles);
+        Assert.Equal((oneByOne.Walks, oneByOne.Work), (batched.Walks, batched.Work));
+        Assert.Equal(Bits(oneByOne.Estimate()), Bits(batched.Estimate()));
+        Assert.Equal(Bits(Enumerable.Range(0, sellers).Select(oneByOne.EstimateVariance)),
+            Bits(Enumerable.Range(0, sellers).Select(batched.EstimateVariance)));
     }
 
     [Fact]
