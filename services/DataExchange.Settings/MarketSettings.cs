@@ -29,6 +29,9 @@ public sealed record MarketSettings(MarketParameters Parameters)
             Allocation = market.GetValue<string?>("Allocation") is { } allocation ? SettingNames.Parse<AllocationKind>(allocation, "Market:Allocation") : defaults.Allocation,
             TaskKind = market.GetValue<string?>("TaskKind") is { } kind ? SettingNames.Parse<TaskKind>(kind, "Market:TaskKind") : defaults.TaskKind,
             Similarity = market.GetValue<string?>("Similarity") is { } similarity ? SettingNames.Parse<SimilarityKind>(similarity, "Market:Similarity") : defaults.Similarity,
+            // Threads one task of 128 sellers or more may use; results are the same at any count. A service running several
+            // large tasks at once (up to its prefetch) may set 1 so that each task keeps to one thread.
+            Parallelism = market.GetValue("Parallelism", defaults.Parallelism),
             ShapleyTarget = market.GetValue<double?>("ShapleyEpsilon") is { } eps
                 ? new ShapleyAccuracy(eps, market.GetValue("ShapleyDelta", 0.1)) : null,
         }.Validate();

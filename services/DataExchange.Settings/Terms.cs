@@ -54,7 +54,8 @@ public static class Terms
     /// terms carries none and keeps being settled under this service's configuration, as it was charged.
     /// </summary>
     public static MarketParameters OfMarket(MechanismTerms? terms, MarketSettings settings) =>
-        terms is null ? settings.Parameters : Apply(MarketParameters.Default, terms).Validate();
+        // The recorded terms decide every number; how many threads compute them is this service's own setting.
+        terms is null ? settings.Parameters : Apply(MarketParameters.Default with { Parallelism = settings.Parameters.Parallelism }, terms).Validate();
 
     public static MarketParameters Apply(MarketParameters p, PriceGridTerms g) => p with
     {
