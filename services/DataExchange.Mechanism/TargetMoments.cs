@@ -2,7 +2,7 @@ namespace DataExchange.Mechanism;
 
 /// <summary>
 /// The buyer's target as TaskMoments uses it (validated the same way): centred by its training mean, and the held-out
-/// sums G needs. For the allocations that have no noise matrix.
+/// sums G needs; TaskMoments builds on it, and the allocations that have no noise matrix use it alone.
 /// </summary>
 internal sealed class TargetMoments
 {

@@ -55,17 +55,12 @@ public sealed class TaskMoments
     {
         var m = sellers.Sellers;
         var steps = sellers.Steps;
-        if (target.Length != steps)
-            throw new ArgumentException($"target has {target.Length} values, expected {steps} (the sellers' series length).", nameof(target));
+        // The target's checks, centring and held-out sums are the ones every allocation uses.
+        var y = TargetMoments.Compute(target, steps, parameters.TrainFraction);
         if (noise.Sellers != m || noise.Steps != steps)
             throw new ArgumentException($"noise is {noise.Sellers}x{noise.Steps}, expected {m}x{steps}.", nameof(noise));
-        for (var t = 0; t < steps; t++)
-            if (!double.IsFinite(target[t]))
-                throw new ArgumentException($"target[{t}] is {target[t]}, not a finite number.", nameof(target));
-        var nTrain = TrainLength(steps, parameters.TrainFraction);
-        var nTest = steps - nTrain;
-        if (nTrain < 2 || nTest < 2)
-            throw new ArgumentException($"target has {steps} values: too short to train on {parameters.TrainFraction:P0} and score on the rest (need at least 2 of each).", nameof(target));
+        var nTrain = y.TrainSize;
+        var nTest = y.TestSize;
 
         var threads = ParallelWork.Threads(parameters, m);
         var own = useSellerCache ? sellers.Moments(nTrain, threads) : SellerMoments.Compute(sellers, nTrain, threads);
@@ -77,21 +72,10 @@ public sealed class TaskMoments
             meanE[i] = Kernels.Mean(noise.Row(i)[..nTrain]);
             e[i] = Centre(noise.Row(i), meanE[i]);
         });
-        var yMean = Kernels.Mean(target[..nTrain]);
-        var y = Centre(target, yMean);
-        var train = GramBlocks.Compute(x, e, y, 0, nTrain, own.TrainGram, threads);
-        var test = GramBlocks.Compute(x, e, y, nTrain, nTest, own.TestGram, threads);
-        var testY = y.AsSpan(nTrain);
-        var testYSum = 0.0;
-        foreach (var v in testY) testYSum += v;
-        var max = double.NegativeInfinity;
-        var min = double.PositiveInfinity;
-        foreach (var v in target[nTrain..])
-        {
-            if (v > max) max = v;
-            if (v < min) min = v;
-        }
-        return new TaskMoments(m, nTrain, nTest, train, test, Kernels.Dot(testY, testY), testYSum, max - min, yMean, own.TrainMeans, meanE);
+        var train = GramBlocks.Compute(x, e, y.Centred, 0, nTrain, own.TrainGram, threads);
+        var test = GramBlocks.Compute(x, e, y.Centred, nTrain, nTest, own.TestGram, threads);
+        return new TaskMoments(m, nTrain, nTest, train, test, y.TestTargetSquares, y.TestTargetSum, y.TestTargetRange, y.TrainMean,
+            own.TrainMeans, meanE);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
