@@ -42,7 +42,7 @@ public static class MarketStore
     /// 3.3 ms for a settlement's 21 events), measured with pg_stat_statements over 100 sequential tasks. Nothing here
     /// relies on the reset: no session settings or temporary tables, and the daemon's advisory locks are released explicitly.
     /// </summary>
-    public static string Pooled(string postgres) => new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true }.ConnectionString;
+    private static string Pooled(string postgres) => new NpgsqlConnectionStringBuilder(postgres) { NoResetOnClose = true }.ConnectionString;
 
     /// <summary>A stable advisory lock id per schema (FNV-1a of its name), away from Marten's default id.</summary>
     private static int SchemaLockId(string schema)
