@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using DataExchange.Allocation;
 using DataExchange.Replicas;
 using DataExchange.ServiceDefaults;
@@ -12,7 +13,7 @@ builder.AddMarketServiceDefaults(ServiceSchemas.Allocation,
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();
-        bus.AddConsumer<TaskPricedConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
+        bus.AddBatchConsumer<TaskPricedConsumer, TaskPriced>(ServiceSchemas.Allocation);
     });
 builder.Services.AddSingleton(MarketSettings.From(builder.Configuration));
 builder.Services.AddSingleton<SellerSeriesStore>();

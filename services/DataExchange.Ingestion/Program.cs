@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using DataExchange.Ingestion.Sellers;
 using DataExchange.Ingestion.Tasks;
 using DataExchange.ServiceDefaults;
@@ -16,7 +17,7 @@ builder.AddMarketServiceDefaults(ServiceSchemas.Ingestion,
     {
         bus.AddConsumer<RegisterSellerConsumer>();
         bus.AddConsumer<AppendFeatureObservationsConsumer>();
-        bus.AddConsumer<SubmitPredictionTaskConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
+        bus.AddBatchConsumer<SubmitPredictionTaskConsumer, SubmitPredictionTask>(ServiceSchemas.Ingestion);
     });
 builder.Services.AddScoped<SellerCommands>();
 builder.Services.AddScoped<SubmitTaskHandler>();

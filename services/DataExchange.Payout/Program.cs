@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using DataExchange.Participants;
 using DataExchange.Payout;
 using DataExchange.Replicas;
@@ -13,7 +14,7 @@ builder.AddMarketServiceDefaults(ServiceSchemas.Payout,
     bus =>
     {
         bus.AddConsumer<SellerSeriesConsumer>();
-        bus.AddConsumer<PaymentChargedConsumer>(c => c.Options<BatchOptions>(MarketBatches.Configure));
+        bus.AddBatchConsumer<PaymentChargedConsumer, PaymentCharged>(ServiceSchemas.Payout);
     });
 builder.Services.AddSingleton(MarketSettings.From(builder.Configuration));
 builder.Services.AddSingleton<SellerSeriesStore>();

@@ -1,3 +1,4 @@
+using DataExchange.Contracts;
 using DataExchange.Pricing;
 using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Storage;
@@ -19,8 +20,8 @@ builder.AddMarketServiceDefaults(ServiceSchemas.Pricing,
     {
         // Batches: one read and one commit of the market stream for many tasks, which is what lets a single
         // logical writer keep up with a burst. One batch at a time per instance; instances race on stream versions.
-        bus.AddConsumer<QuoteConsumer>(c => c.Options<BatchOptions>(o => MarketBatches.Configure(o, messageLimit: 64, concurrency: 1)));
-        bus.AddConsumer<PriceUpdateConsumer>(c => c.Options<BatchOptions>(o => MarketBatches.Configure(o, messageLimit: 64, concurrency: 1)));
+        bus.AddBatchConsumer<QuoteConsumer, TaskSubmitted>(ServiceSchemas.Pricing, messageLimit: 64, concurrency: 1);
+        bus.AddBatchConsumer<PriceUpdateConsumer, PaymentCharged>(ServiceSchemas.Pricing, messageLimit: 64, concurrency: 1);
     });
 builder.Services.AddSingleton(MarketSettings.From(builder.Configuration));
 builder.Services.AddScoped<MarketPricer>();
