@@ -14,14 +14,16 @@ public sealed class MarketBatchesTests
 {
     public sealed record Ping(int N);
 
-    /// <summary>What the consumer was handed. Message 0 holds its batch until released; a batch holding Poison fails.</summary>
+    /// <summary>What the consumer was handed. Messages 0 and Held hold their batch until released; a batch holding Poison fails.</summary>
     public sealed class BatchLog
     {
         public const int Poison = -1;
+        public const int Held = 1000;
         private readonly Lock _lock = new();
         private readonly List<int[]> _batches = [];
         private readonly List<int> _consumed = [];
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource ReleaseHeld { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public int[][] Batches { get { lock (_lock) return _batches.ToArray(); } }
         public int[] Consumed { get { lock (_lock) return _consumed.ToArray(); } }
@@ -37,6 +39,7 @@ public sealed class MarketBatchesTests
             var batch = context.Message.Select(m => m.Message.N).ToArray();
             log.Started(batch);
             if (batch.Contains(0)) await log.Release.Task;
+            if (batch.Contains(BatchLog.Held)) await log.ReleaseHeld.Task;
             if (batch.Contains(BatchLog.Poison)) throw new InvalidOperationException("a poison message");
             log.Done(batch);
         }
@@ -51,7 +54,8 @@ public sealed class MarketBatchesTests
                 x.AddBatchConsumer<PingBatchConsumer, Ping>("test", messageLimit, concurrency: 1);
                 x.UsingInMemory((context, cfg) =>
                 {
-                    cfg.UseMessageRetry(r => r.Immediate(3));
+                    // One retry, late enough for the test to hold the worker busy first (see the second test).
+                    cfg.UseMessageRetry(r => r.Interval(1, TimeSpan.FromSeconds(2)));
                     cfg.ConfigureEndpoints(context);
                 });
             })
@@ -61,11 +65,28 @@ public sealed class MarketBatchesTests
         return (provider, harness);
     }
 
-    /// <summary>Runs a test and releases the held batch whatever happens, so that the bus can stop.</summary>
-    private static async Task Held(BatchLog log, Func<Task> test)
+    /// <summary>
+    /// Starts the consumer, holds a first batch (message 0) running while <paramref name="behind"/> are published, waits
+    /// until they are all waiting, then releases it (also when something failed, so that the bus can stop).
+    /// </summary>
+    private static async Task<(ServiceProvider Provider, ITestHarness Harness, BatchLog Log, BatchFormer<PingBatchConsumer, Ping> Batches)>
+        BehindAHeldBatch(int messageLimit, int[] behind)
     {
-        try { await test(); }
-        finally { log.Release.TrySetResult(); }
+        var (provider, harness) = await Start(messageLimit);
+        var log = provider.GetRequiredService<BatchLog>();
+        var batches = provider.GetRequiredService<BatchFormer<PingBatchConsumer, Ping>>();
+        try
+        {
+            await harness.Bus.Publish(new Ping(0));
+            await Until(() => log.Batches.Length == 1, "the first batch to start");
+            foreach (var n in behind) await harness.Bus.Publish(new Ping(n));
+            await Until(() => batches.Waiting == behind.Length, $"{behind.Length} messages waiting behind the running batch");
+        }
+        finally
+        {
+            log.Release.TrySetResult();
+        }
+        return (provider, harness, log, batches);
     }
 
     private static async Task Until(Func<bool> condition, string what)
@@ -82,51 +103,42 @@ public sealed class MarketBatchesTests
     [Fact]
     public async Task A_free_worker_takes_everything_that_waited_up_to_the_limit()
     {
-        var (provider, harness) = await Start(messageLimit: 4);
+        var (provider, _, log, batches) = await BehindAHeldBatch(messageLimit: 4, [1, 2, 3, 4, 5, 6]);
         await using var _ = provider;
-        var log = provider.GetRequiredService<BatchLog>();
-        var batches = provider.GetRequiredService<BatchFormer<PingBatchConsumer, Ping>>();
-
-        await Held(log, async () =>
-        {
-            await harness.Bus.Publish(new Ping(0));
-            await Until(() => log.Batches.Length == 1, "the first batch to start");
-            for (var n = 1; n <= 6; n++) await harness.Bus.Publish(new Ping(n));
-            await Until(() => batches.Waiting == 6, "six messages waiting behind the running batch");
-            log.Release.SetResult();
-            await Until(() => log.Consumed.Length == 7, "every message consumed");
-        });
+        await Until(() => log.Consumed.Length == 7, "every message consumed");
 
         Assert.Equal([[0], [1, 2, 3, 4], [5, 6]], log.Batches);
         Assert.Equal(0, batches.Waiting);
     }
 
-    // Mutation watched failing: a retried message joining a batch like any other (Alone ignored): the three retried
-    // together fail together every time, and messages 1 and 2 end faulted with the poison.
+    // Mutation watched failing: a retried message joining a batch like any other (Alone ignored): the three retries,
+    // waiting together behind a held batch, fail together again, and messages 1 and 2 end faulted with the poison.
     [Fact]
     public async Task A_batch_that_fails_because_of_one_message_succeeds_for_the_others_when_retried_alone()
     {
-        var (provider, harness) = await Start(messageLimit: 8);
+        var (provider, harness, log, batches) = await BehindAHeldBatch(messageLimit: 8, [1, BatchLog.Poison, 2]);
         await using var _ = provider;
-        var log = provider.GetRequiredService<BatchLog>();
-        var batches = provider.GetRequiredService<BatchFormer<PingBatchConsumer, Ping>>();
-
-        await Held(log, async () =>
+        try
         {
-            await harness.Bus.Publish(new Ping(0));
-            await Until(() => log.Batches.Length == 1, "the first batch to start");
-            foreach (var n in new[] { 1, BatchLog.Poison, 2 }) await harness.Bus.Publish(new Ping(n));
-            await Until(() => batches.Waiting == 3, "three messages waiting behind the running batch");
-        });
+            // The batch of the three fails; while their retries wait out the retry interval, a held batch takes the worker,
+            // so that the three retries are all waiting when it comes free again.
+            await Until(() => log.Batches.Any(b => b.SequenceEqual([1, BatchLog.Poison, 2])), "the batch of the three to run");
+            await harness.Bus.Publish(new Ping(BatchLog.Held));
+            await Until(() => log.Batches.Any(b => b.SequenceEqual([BatchLog.Held])), "the held batch to start");
+            await Until(() => batches.Waiting == 3, "the three retries waiting behind the held batch");
+        }
+        finally
+        {
+            log.ReleaseHeld.TrySetResult();
+        }
 
         Assert.True(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.N == BatchLog.Poison), "the poison message faulted");
-        await Until(() => log.Consumed.Length == 3, "messages 0, 1 and 2 consumed");
-        Assert.Equal([0, 1, 2], log.Consumed.Order().ToArray());
-        Assert.Contains(log.Batches, b => b.SequenceEqual([1, BatchLog.Poison, 2]));
-        // After the failed batch, every batch is one retried message.
-        var afterFailure = log.Batches.SkipWhile(b => b.Length != 3).Skip(1).ToArray();
-        Assert.NotEmpty(afterFailure);
-        Assert.All(afterFailure, b => Assert.Single(b));
+        await Until(() => log.Consumed.Length == 4, "messages 0, 1, 2 and the held one consumed");
+        Assert.Equal([0, 1, 2, BatchLog.Held], log.Consumed.Order().ToArray());
+        // After the held batch, every batch is one retried message.
+        var retried = log.Batches.SkipWhile(b => !b.SequenceEqual([BatchLog.Held])).Skip(1).ToArray();
+        Assert.Equal(3, retried.Length);
+        Assert.All(retried, b => Assert.Single(b));
         Assert.False(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.N != BatchLog.Poison), "no other message faulted");
     }
 }
