@@ -73,7 +73,30 @@ public sealed class BatchFormer<TConsumer, TMessage>
     private readonly Channel<Member> _waiting = Channel.CreateUnbounded<Member>();
     private int _started;
 
-    private sealed record Member(ConsumeContext<TMessage> Context, TaskCompletionSource Done, bool Alone, DateTime Received, Activity? Activity);
+    /// <summary>A message waiting for (or in) a batch. Once a worker has taken it, it waits for its batch whatever happens.</summary>
+    private sealed class Member(ConsumeContext<TMessage> context, bool alone, Activity? activity)
+    {
+        private const int Waiting = 0, Taken = 1, Cancelled = 2;
+        private int _state;
+        public ConsumeContext<TMessage> Context { get; } = context;
+        public bool Alone { get; } = alone;
+        public Activity? Activity { get; } = activity;
+        public DateTime Received { get; } = DateTime.UtcNow;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CancellationTokenRegistration Cancellation { get; set; }
+
+        /// <summary>For a worker: false when the message was cancelled while it waited (it is no longer anyone's).</summary>
+        public bool Take() => Interlocked.CompareExchange(ref _state, Taken, Waiting) == Waiting;
+
+        /// <summary>
+        /// A stopping bus cancels a message that is still waiting (it goes back to its queue); one already taken stays
+        /// until its batch is done, so its delivery is never returned while its batch may still commit it.
+        /// </summary>
+        public void Cancel()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Waiting) == Waiting) Done.TrySetCanceled(Context.CancellationToken);
+        }
+    }
 
     public BatchFormer(IServiceScopeFactory scopes, int messageLimit, int concurrency)
     {
@@ -85,17 +108,34 @@ public sealed class BatchFormer<TConsumer, TMessage>
     /// <summary>Messages received and waiting for a batch worker to come free.</summary>
     public int Waiting => _waiting.Reader.Count;
 
-    public Task Join(ConsumeContext<TMessage> context)
+    public async Task Join(ConsumeContext<TMessage> context)
     {
-        if (Interlocked.Exchange(ref _started, 1) == 0)
-            // The workers live as long as the process; they must not carry this first message's trace or log scope.
-            using (ExecutionContext.SuppressFlow())
-                for (var i = 0; i < _concurrency; i++) _ = Task.Run(Work);
-        var member = new Member(context, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously),
-            context.GetRetryAttempt() > 0, DateTime.UtcNow, Activity.Current);
+        if (Interlocked.Exchange(ref _started, 1) == 0) StartWorkers();
+        var member = new Member(context, context.GetRetryAttempt() > 0, Activity.Current);
+        member.Cancellation = context.CancellationToken.Register(member.Cancel);
         if (!_waiting.Writer.TryWrite(member)) throw new InvalidOperationException("the batch queue is closed");
-        // A stopping bus cancels the wait (the message is returned to the queue); a batch already running still finishes.
-        return member.Done.Task.WaitAsync(context.CancellationToken);
+        try
+        {
+            await member.Done.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            await member.Cancellation.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void StartWorkers()
+    {
+        // The workers live as long as the process; they must not carry this first message's trace or log scope.
+        var flow = ExecutionContext.IsFlowSuppressed() ? (AsyncFlowControl?)null : ExecutionContext.SuppressFlow();
+        try
+        {
+            for (var i = 0; i < _concurrency; i++) _ = Task.Run(Work);
+        }
+        finally
+        {
+            flow?.Undo();
+        }
     }
 
     private async Task Work()
@@ -106,16 +146,11 @@ public sealed class BatchFormer<TConsumer, TMessage>
         while (true)
         {
             if (carried is null && !await reader.WaitToReadAsync().ConfigureAwait(false)) return;
-            batch.Clear();
             if (carried is not null) batch.Add(carried);
             carried = null;
             while (batch.Count < _messageLimit && !(batch.Count == 1 && batch[0].Alone) && reader.TryRead(out var next))
             {
-                if (next.Context.CancellationToken.IsCancellationRequested)
-                {
-                    next.Done.TrySetCanceled(next.Context.CancellationToken);
-                    continue;
-                }
+                if (!next.Take()) continue;
                 if (next.Alone && batch.Count > 0)
                 {
                     carried = next;
@@ -129,10 +164,19 @@ public sealed class BatchFormer<TConsumer, TMessage>
                 await Consume(batch).ConfigureAwait(false);
                 foreach (var m in batch) m.Done.TrySetResult();
             }
+            catch (PermanentFailureException e) when (batch.Count > 1)
+            {
+                // Permanent for one message, not for its neighbours: each is retried alone, and only the one it belongs
+                // to fails permanently then. Not as the inner exception: the retry policy looks through to the innermost.
+                var again = new InvalidOperationException($"a batch of {batch.Count} failed, permanently for one of its messages ({e.Message}); each is retried alone");
+                foreach (var m in batch) m.Done.TrySetException(again);
+            }
             catch (Exception e)
             {
                 foreach (var m in batch) m.Done.TrySetException(e);
             }
+            // An idle worker keeps no message alive.
+            batch.Clear();
         }
     }
 

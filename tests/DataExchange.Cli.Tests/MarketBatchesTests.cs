@@ -19,6 +19,7 @@ public sealed class MarketBatchesTests
     {
         public const int Poison = -1;
         public const int Held = 1000;
+        public const int Permanent = -2;
         private readonly Lock _lock = new();
         private readonly List<int[]> _batches = [];
         private readonly List<int> _consumed = [];
@@ -41,6 +42,7 @@ public sealed class MarketBatchesTests
             if (batch.Contains(0)) await log.Release.Task;
             if (batch.Contains(BatchLog.Held)) await log.ReleaseHeld.Task;
             if (batch.Contains(BatchLog.Poison)) throw new InvalidOperationException("a poison message");
+            if (batch.Contains(BatchLog.Permanent)) throw new PermanentFailureException("a message no retry can fix");
             log.Done(batch);
         }
     }
@@ -55,7 +57,11 @@ public sealed class MarketBatchesTests
                 x.UsingInMemory((context, cfg) =>
                 {
                     // One retry, late enough for the test to hold the worker busy first (see the second test).
-                    cfg.UseMessageRetry(r => r.Interval(1, TimeSpan.FromSeconds(2)));
+                    cfg.UseMessageRetry(r =>
+                    {
+                        r.Interval(1, TimeSpan.FromSeconds(2));
+                        r.Ignore<PermanentFailureException>();   // as the services configure it
+                    });
                     cfg.ConfigureEndpoints(context);
                 });
             })
@@ -140,5 +146,21 @@ public sealed class MarketBatchesTests
         Assert.Equal(3, retried.Length);
         Assert.All(retried, b => Assert.Single(b));
         Assert.False(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.N != BatchLog.Poison), "no other message faulted");
+    }
+
+    // Mutation watched failing: the batch's PermanentFailureException passed on as it is: the retry policy ignores it, so
+    // messages 1 and 2 went to the error queue (faulted) with the one message it belonged to.
+    [Fact]
+    public async Task A_permanent_failure_in_a_batch_is_permanent_only_for_its_own_message()
+    {
+        var (provider, harness, log, _) = await BehindAHeldBatch(messageLimit: 8, [1, BatchLog.Permanent, 2]);
+        await using var _ = provider;
+
+        Assert.True(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.N == BatchLog.Permanent), "the permanent failure faulted");
+        await Until(() => log.Consumed.Length == 3, "messages 0, 1 and 2 consumed");
+        Assert.Equal([0, 1, 2], log.Consumed.Order().ToArray());
+        // Tried twice: in the batch, then alone (not retried again: permanent).
+        Assert.Equal(2, log.Batches.Count(b => b.Contains(BatchLog.Permanent)));
+        Assert.False(await harness.Published.Any<Fault<Ping>>(f => f.Context.Message.Message.N != BatchLog.Permanent), "no other message faulted");
     }
 }
