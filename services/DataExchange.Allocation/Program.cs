@@ -1,11 +1,10 @@
-using DataExchange.Contracts;
 using DataExchange.Allocation;
+using DataExchange.Contracts;
 using DataExchange.Replicas;
 using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Storage;
 using DataExchange.Settings;
 using DataExchange.Settlement;
-using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults(ServiceSchemas.Allocation,

@@ -4,7 +4,6 @@ using DataExchange.Ingestion.Tasks;
 using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Storage;
 using JasperFx.Events.Projections;
-using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults(ServiceSchemas.Ingestion,

@@ -6,7 +6,6 @@ using DataExchange.ServiceDefaults;
 using DataExchange.ServiceDefaults.Storage;
 using DataExchange.Settings;
 using DataExchange.Settlement;
-using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults(ServiceSchemas.Payout,

@@ -5,7 +5,6 @@ using DataExchange.ServiceDefaults.Storage;
 using DataExchange.Settings;
 using DataExchange.Settlement;
 using JasperFx.Events.Projections;
-using MassTransit;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddMarketServiceDefaults(ServiceSchemas.Pricing,

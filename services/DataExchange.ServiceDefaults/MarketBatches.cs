@@ -71,22 +71,20 @@ public sealed class BatchFormer<TConsumer, TMessage>
     private readonly int _messageLimit;
     private readonly int _concurrency;
     private readonly Channel<Member> _waiting = Channel.CreateUnbounded<Member>();
-    private int _started;
 
     /// <summary>A message waiting for (or in) a batch. Once a worker has taken it, it waits for its batch whatever happens.</summary>
     private sealed class Member(ConsumeContext<TMessage> context, bool alone, Activity? activity)
     {
-        private const int Waiting = 0, Taken = 1, Cancelled = 2;
+        private const int Queued = 0, Taken = 1, Cancelled = 2;
         private int _state;
         public ConsumeContext<TMessage> Context { get; } = context;
         public bool Alone { get; } = alone;
         public Activity? Activity { get; } = activity;
         public DateTime Received { get; } = DateTime.UtcNow;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public CancellationTokenRegistration Cancellation { get; set; }
 
         /// <summary>For a worker: false when the message was cancelled while it waited (it is no longer anyone's).</summary>
-        public bool Take() => Interlocked.CompareExchange(ref _state, Taken, Waiting) == Waiting;
+        public bool Take() => Interlocked.CompareExchange(ref _state, Taken, Queued) == Queued;
 
         /// <summary>
         /// A stopping bus cancels a message that is still waiting (it goes back to its queue); one already taken stays
@@ -94,7 +92,7 @@ public sealed class BatchFormer<TConsumer, TMessage>
         /// </summary>
         public void Cancel()
         {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Waiting) == Waiting) Done.TrySetCanceled(Context.CancellationToken);
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued) Done.TrySetCanceled(Context.CancellationToken);
         }
     }
 
@@ -103,6 +101,7 @@ public sealed class BatchFormer<TConsumer, TMessage>
         _scopes = scopes;
         _messageLimit = messageLimit;
         _concurrency = concurrency;
+        StartWorkers();
     }
 
     /// <summary>Messages received and waiting for a batch worker to come free.</summary>
@@ -110,23 +109,16 @@ public sealed class BatchFormer<TConsumer, TMessage>
 
     public async Task Join(ConsumeContext<TMessage> context)
     {
-        if (Interlocked.Exchange(ref _started, 1) == 0) StartWorkers();
         var member = new Member(context, context.GetRetryAttempt() > 0, Activity.Current);
-        member.Cancellation = context.CancellationToken.Register(member.Cancel);
+        await using var cancellation = context.CancellationToken.Register(member.Cancel);
         if (!_waiting.Writer.TryWrite(member)) throw new InvalidOperationException("the batch queue is closed");
-        try
-        {
-            await member.Done.Task.ConfigureAwait(false);
-        }
-        finally
-        {
-            await member.Cancellation.DisposeAsync().ConfigureAwait(false);
-        }
+        await member.Done.Task.ConfigureAwait(false);
     }
 
     private void StartWorkers()
     {
-        // The workers live as long as the process; they must not carry this first message's trace or log scope.
+        // The workers live as long as the process (the former is a singleton, made when the first message arrives); they
+        // must not carry that message's trace or log scope.
         var flow = ExecutionContext.IsFlowSuppressed() ? (AsyncFlowControl?)null : ExecutionContext.SuppressFlow();
         try
         {
