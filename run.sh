@@ -28,7 +28,10 @@ if [[ "${DX_FIGURES:-1}" == 1 ]]; then
   ratio() { sed -n "${1:-}"'s/^Submit to settled *: p50 \([0-9]*\) ms, p99 \([0-9]*\) ms.*/p50 \1 ms, p99 \2 ms/p; s/^First task *: \([0-9]*\) ms.*/first task of the run \1 ms/p; s/^Throughput *: \([0-9.]*\) tasks\/s.*/settled \1 tasks\/s/p' |
     awk -v m="$mech" '{ line = line (line ? "; " : "") $0 } /^p50/ { split($0, f, " "); r = sprintf(" (p50 %.0fx the mechanism)", f[2] / m) } END { print line r }'; }
   printf '  at rest, one task at a time    : '
-  ./dx market run --buyers 10 --sequential --watch settled --no-progress --market-id "at-rest-$RANDOM$RANDOM" | ratio '/^Throughput/d; '
+  rest="at-rest-$RANDOM$RANDOM"
+  ./dx market run --buyers 10 --sequential --watch settled --no-progress --market-id "$rest" | ratio '/^Throughput/d; '
+  # Where those tasks' time went inside the market, leg by leg (dx report latency, from the services' event logs).
+  ./dx report latency --market "$rest" | sed 's/^/    /'
   printf '  under load, 25 tasks/s for 10 s: '
   ./dx market run --rate 25 --duration 10 --watch settled --no-progress --market-id "load-$RANDOM$RANDOM" | ratio
 fi

@@ -86,10 +86,12 @@ public class UnreachableTests
         NoStackTrace(err);
     }
 
-    [Fact]
-    public void Report_with_the_event_store_unreachable_exits_8()
+    [Theory]
+    [InlineData("settlement", "--wait", "0")]
+    [InlineData("latency", "--last", "10")]
+    public void Report_with_the_event_store_unreachable_exits_8(string report, string option, string value)
     {
-        var (code, _, err) = Dx("report", "settlement", "--wait", "0", "--postgres",
+        var (code, _, err) = Dx("report", report, option, value, "--postgres",
             $"Host=127.0.0.1;Port={ClosedPort()};Username=dx;Password=dx;Database=dx;Timeout=5");
         Assert.Equal(8, code);
         NoStackTrace(err);

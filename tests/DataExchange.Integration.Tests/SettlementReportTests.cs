@@ -67,6 +67,32 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
 {
     private static CancellationTokenSource Timeout() => new(TimeSpan.FromMinutes(4));
 
+    // Mutations watched failing: a leg taken the wrong way round (Ms(priced, submitted)): "negative leg"; the market
+    // filter dropped from the query: the other market's 0 becomes 30; the total from the event stamps instead of
+    // SettledAt - SubmittedAt: differs from the bus's TaskSettled.
+    [Fact]
+    public Task LatencyReport_GivesEveryTaskItsLegs_InTheOrderOfTheServices() => market.Run(async () =>
+    {
+        using var cts = Timeout();
+        var traded = await market.TradeAsync(cts.Token);
+        var legs = await LatencyReport.ReadAsync(market.Postgres, traded.MarketId, 1000, cts.Token);
+        Assert.Equal(traded.Ids.Order(), legs.Select(l => l.TaskId).Order());
+        foreach (var l in legs)
+        {
+            // One host, one clock: each service stamps its event after the previous one committed.
+            Assert.True(l.PricedMs >= 0 && l.ChargedMs >= 0 && l.SettledMs >= 0, $"negative leg: {l}");
+            Assert.True(l.PriceUpdatedMs is >= 0, $"no price update, or before the charge: {l}");
+            var settled = traded.Reports[l.TaskId].Settled!;
+            Assert.Equal((settled.SettledAt - settled.SubmittedAt).TotalMilliseconds, l.TotalMs, 0.01);
+        }
+        var summary = LatencyReport.Summarise(legs);
+        Assert.All(summary, leg => Assert.True(leg.P50 <= leg.P99 && leg.P99 <= leg.Max, leg.ToString()));
+        Assert.Equal(legs.Max(l => l.TotalMs), summary[^1].Max);
+        Assert.Empty(await LatencyReport.ReadAsync(market.Postgres, Scenarios.NewMarketId("other"), 1000, cts.Token));
+        Assert.Equal(5, (await LatencyReport.ReadAsync(market.Postgres, traded.MarketId, 5, cts.Token)).Count);
+        output.WriteLine(LatencyReport.Render(legs, traded.MarketId));
+    });
+
     [Fact]
     public Task LiveReport_BalancesExactly_AndAgreesWithTheBus() => market.Run(async () =>
     {

@@ -29,7 +29,7 @@ public static class Dx
         new Command("audit", "recompute settled tasks from the event log").With(Audit.AuditCommand.Create()),
         new Command("watch", "a participant's deliveries as they arrive, after a catch-up from the market's logs").With(
             Watch.WatchPayoutsCommand.Create(), Watch.WatchResultsCommand.Create()),
-        new Command("report", "reports from the settlement projections").With(Reports.ReportCommand.Create()),
+        new Command("report", "reports from the settlement projections and the event logs").With(Reports.ReportCommand.Create(), Reports.LatencyCommand.Create()),
         Reports.ProjectionsCommand.Create(),
         Errors.ErrorsCommand.Create(),
         Participants.ParticipantsCommand.Create());

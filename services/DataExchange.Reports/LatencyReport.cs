@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text;
+using DataExchange.ServiceDefaults.Storage;
+using Npgsql;
+
+namespace DataExchange.Reports;
+
+/// <summary>
+/// Where one settled task's time went, in milliseconds, from the times the services stamped on its events as they
+/// appended them (after their work, just before their commit): ingestion's TaskSubmitted, pricing's TaskPriced, allocation's
+/// PaymentCharged, payout's TaskSettled and pricing's MarketPriceUpdated. Each leg is a commit, a publish, the broker, the
+/// next service's receive and that service's work. <see cref="TotalMs"/> is the task's own recorded latency
+/// (TaskSettled.SettledAt - SubmittedAt, what the dataexchange.task.latency metric counts).
+/// </summary>
+public sealed record TaskLegs(Guid TaskId, double PricedMs, double ChargedMs, double SettledMs, double? PriceUpdatedMs, double TotalMs);
+
+/// <summary>One leg over many tasks.</summary>
+public sealed record LatencyLeg(string Name, double P50, double P99, double Max);
+
+/// <summary>
+/// <c>dx report latency</c>: the legs of the last settled tasks from the four services' event logs (read only). The
+/// legs are differences of times stamped by different services, so they assume the services' clocks agree (one host, or
+/// synchronised hosts).
+/// </summary>
+public static class LatencyReport
+{
+    /// <summary>The legs of the last <paramref name="last"/> tasks settled (of one market, or of all), oldest first.</summary>
+    public static async Task<IReadOnlyList<TaskLegs>> ReadAsync(string postgres, string? market, int last, CancellationToken ct)
+    {
+        if (last < 1) throw new ArgumentOutOfRangeException(nameof(last), last, "at least one task");
+        // Pricing stores TaskPriced and MarketPriceUpdated in the market's stream: they are found by the task id in their data.
+        var sql = $"""
+            with settled as (
+              select stream_id as task, seq_id, timestamp as t_settled,
+                     (data->>'SubmittedAt')::timestamptz as submitted_at, (data->>'SettledAt')::timestamptz as settled_at
+              from "{ServiceSchemas.Payout}".mt_events
+              where type = 'task_settled' and (@market::text is null or data->>'MarketId' = @market::text)
+              order by seq_id desc limit @last)
+            select s.task, i.timestamp, p.timestamp, a.timestamp, s.t_settled, u.timestamp, s.submitted_at, s.settled_at
+            from settled s
+            join "{ServiceSchemas.Ingestion}".mt_events i on i.stream_id = s.task and i.type = 'task_submitted'
+            join "{ServiceSchemas.Pricing}".mt_events p on p.type = 'task_priced' and p.data->>'TaskId' = s.task
+            join "{ServiceSchemas.Allocation}".mt_events a on a.stream_id = s.task and a.type = 'payment_charged'
+            left join "{ServiceSchemas.Pricing}".mt_events u on u.type = 'market_price_updated' and u.data->>'TaskId' = s.task
+            order by s.seq_id
+            """;
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync(ct);
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("market", (object?)market ?? DBNull.Value);
+        command.Parameters.AddWithValue("last", last);
+        var legs = new List<TaskLegs>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            DateTimeOffset At(int i) => reader.GetFieldValue<DateTimeOffset>(i);
+            static double Ms(DateTimeOffset from, DateTimeOffset to) => (to - from).TotalMilliseconds;
+            var (submitted, priced, charged, settled) = (At(1), At(2), At(3), At(4));
+            double? updated = reader.IsDBNull(5) ? null : Ms(charged, At(5));
+            legs.Add(new TaskLegs(Guid.Parse(reader.GetString(0)), Ms(submitted, priced), Ms(priced, charged), Ms(charged, settled), updated,
+                Ms(At(6), At(7))));
+        }
+        return legs;
+    }
+
+    /// <summary>p50, p99 and the largest of each leg (nearest rank), in the order a task passes through the services.</summary>
+    public static IReadOnlyList<LatencyLeg> Summarise(IReadOnlyList<TaskLegs> tasks)
+    {
+        static LatencyLeg Leg(string name, IEnumerable<double> values)
+        {
+            var sorted = values.Order().ToArray();
+            double Rank(double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+            return sorted.Length == 0 ? new LatencyLeg(name, double.NaN, double.NaN, double.NaN) : new LatencyLeg(name, Rank(0.50), Rank(0.99), sorted[^1]);
+        }
+        return
+        [
+            Leg("submitted -> priced (ingestion's commit, pricing's quote)", tasks.Select(t => t.PricedMs)),
+            Leg("priced -> charged (pricing's commit, allocation)", tasks.Select(t => t.ChargedMs)),
+            Leg("charged -> settled (allocation's commit, payout)", tasks.Select(t => t.SettledMs)),
+            Leg("charged -> price updated (beside payout: pricing's PF*)", tasks.Where(t => t.PriceUpdatedMs is not null).Select(t => t.PriceUpdatedMs!.Value)),
+            Leg("submitted -> settled (the task's recorded latency)", tasks.Select(t => t.TotalMs)),
+        ];
+    }
+
+    public static string Render(IReadOnlyList<TaskLegs> tasks, string? market)
+    {
+        var of = market is null ? "" : $" of market {market}";
+        if (tasks.Count == 0) return $"No settled task{of} in the services' event logs.\n";
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Latency of the last {tasks.Count} settled tasks{of}, from the services' event logs (ms):\n");
+        text.Append(CultureInfo.InvariantCulture, $"{"leg",-60} {"p50",9} {"p99",9} {"max",9}\n");
+        foreach (var leg in Summarise(tasks))
+            text.Append(CultureInfo.InvariantCulture, $"{leg.Name,-60} {leg.P50,9:F1} {leg.P99,9:F1} {leg.Max,9:F1}\n");
+        return text.ToString();
+    }
+}
