@@ -82,8 +82,9 @@ public static class LatencyReport
         static LatencyLeg Leg(string name, IEnumerable<double> values)
         {
             var sorted = values.Order().ToArray();
-            double Rank(double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
-            return sorted.Length == 0 ? new LatencyLeg(name, 0, double.NaN, double.NaN, double.NaN) : new LatencyLeg(name, sorted.Length, Rank(0.50), Rank(0.99), sorted[^1]);
+            return sorted.Length == 0
+                ? new LatencyLeg(name, 0, double.NaN, double.NaN, double.NaN)
+                : new LatencyLeg(name, sorted.Length, NearestRank(sorted, 0.50), NearestRank(sorted, 0.99), sorted[^1]);
         }
         return
         [
@@ -94,6 +95,10 @@ public static class LatencyReport
             Leg("submitted -> settled (the task's recorded latency)", tasks.Select(t => t.TotalMs)),
         ];
     }
+
+    /// <summary>The q-quantile of sorted values by nearest rank (a value that occurred, never an interpolation); NaN when empty.</summary>
+    public static double NearestRank(IReadOnlyList<double> sorted, double q) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 
     public static string Render(IReadOnlyList<TaskLegs> tasks, string? market)
     {

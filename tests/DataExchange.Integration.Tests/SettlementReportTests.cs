@@ -95,6 +95,34 @@ public sealed class SettlementReportTests(SettlementFixture market, ITestOutputH
         output.WriteLine(LatencyReport.Render(legs, traded.MarketId));
     });
 
+    // Mutation watched failing: NotCreatedYet.Of returning null (the missing table goes to the general database handler: exit 8).
+    [Theory]
+    [InlineData("settlement", "the settlement projections are not in this database yet")]
+    [InlineData("latency", "the services' event logs are not in this database yet")]
+    public Task A_report_on_a_database_no_service_has_used_exits_5_and_says_so(string report, string message) => market.Run(async () =>
+    {
+        var empty = "dx_empty_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new Npgsql.NpgsqlConnection(market.Postgres))
+        {
+            await admin.OpenAsync();
+            await new Npgsql.NpgsqlCommand($"create database {empty}", admin).ExecuteNonQueryAsync();
+        }
+        try
+        {
+            var postgres = new Npgsql.NpgsqlConnectionStringBuilder(market.Postgres) { Database = empty, Pooling = false }.ConnectionString;
+            var (stdout, stderr) = (new StringWriter(), new StringWriter());
+            Assert.Equal(5, Dx.Run(["report", report, "--postgres", postgres], stdout, stderr));
+            Assert.Contains(message, stderr.ToString());
+            Assert.Equal("", stdout.ToString());
+        }
+        finally
+        {
+            await using var admin = new Npgsql.NpgsqlConnection(market.Postgres);
+            await admin.OpenAsync();
+            await new Npgsql.NpgsqlCommand($"drop database if exists {empty} with (force)", admin).ExecuteNonQueryAsync();
+        }
+    });
+
     [Fact]
     public Task LiveReport_BalancesExactly_AndAgreesWithTheBus() => market.Run(async () =>
     {

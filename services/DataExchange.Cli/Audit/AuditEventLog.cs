@@ -4,7 +4,6 @@ using DataExchange.Mechanism;
 using DataExchange.ServiceDefaults.Storage;
 using JasperFx;
 using Marten;
-using Npgsql;
 
 namespace DataExchange.Cli.Audit;
 
@@ -38,7 +37,7 @@ public sealed class AuditEventLog : IDisposable
         {
             return (await session.Events.FetchStreamAsync(streamId, token: ct)).Select(e => e.Data).ToList();
         }
-        catch (Exception e) when ((e as PostgresException ?? e.InnerException as PostgresException) is { SqlState: PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName })
+        catch (Exception e) when (NotCreatedYet.Of(e) is not null)
         {
             return [];
         }

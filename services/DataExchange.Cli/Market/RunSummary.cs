@@ -1,6 +1,7 @@
 using System.Globalization;
 using DataExchange.Client;
 using DataExchange.Mechanism;
+using DataExchange.Reports;
 
 namespace DataExchange.Cli.Market;
 
@@ -49,8 +50,7 @@ public sealed record RunSummary(int Tasks, int Settled, int Rejected, decimal Ch
         };
     }
 
-    private static double Percentile(double[] sorted, double q) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+    private static double Percentile(double[] sorted, double q) => sorted.Length == 0 ? 0 : LatencyReport.NearestRank(sorted, q);
 
     /// <summary>Traded as a buyer participant: the sellers' payouts are not its business (not shown).</summary>
     public bool AsBuyer { get; init; }

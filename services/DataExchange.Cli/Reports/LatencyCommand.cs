@@ -1,6 +1,5 @@
 using System.CommandLine;
 using DataExchange.Reports;
-using Npgsql;
 
 namespace DataExchange.Cli.Reports;
 
@@ -23,9 +22,9 @@ public static class LatencyCommand
             {
                 tasks = LatencyReport.ReadAsync(r.PostgresOf(postgres), r.GetValue(market), r.GetValue(last), CancellationToken.None).GetAwaiter().GetResult();
             }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+            catch (Exception e) when (NotCreatedYet.Of(e) is { } pg)
             {
-                r.Err().WriteLine($"dx: the services' event logs are not in this database yet (start the services once, they create them): {e.MessageText}");
+                r.Err().WriteLine($"dx: the services' event logs are not in this database yet (start the services once, they create them): {pg.MessageText}");
                 return 5;
             }
             r.Out().Write(LatencyReport.Render(tasks, r.GetValue(market)));

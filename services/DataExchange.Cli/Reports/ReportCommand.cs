@@ -36,7 +36,7 @@ public static class ReportCommand
                 text = BuildAsync(r.PostgresOf(postgres), new ReportPeriod(start, end), r.GetValue(market), shape, TimeSpan.FromSeconds(r.GetValue(wait)), stderr,
                     CancellationToken.None).GetAwaiter().GetResult();
             }
-            catch (Exception e) when ((e as Npgsql.PostgresException ?? e.InnerException as Npgsql.PostgresException) is { SqlState: Npgsql.PostgresErrorCodes.UndefinedTable or Npgsql.PostgresErrorCodes.InvalidSchemaName } pg)
+            catch (Exception e) when (NotCreatedYet.Of(e) is { } pg)
             {
                 stderr.WriteLine($"dx: the settlement projections are not in this database yet (start the services once, they create them): {pg.MessageText}");
                 return 5;
