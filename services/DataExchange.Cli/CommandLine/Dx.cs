@@ -14,7 +14,7 @@ public static class Dx
           0  done                      1  dx market run: not every task settled or rejected
           2  bad command line          3  market file refused          4  dx audit: a field differs
           5  not there yet: tasks unconfirmed at --timeout (their ids on stdout; look one up with dx audit task ID
-             or the catch-up endpoints), a task unknown or unsettled (audit), projections not created (report)
+             or the catch-up endpoints), a task unknown or unsettled (audit), logs or projections not created (report)
           6  a service unreachable over HTTP (or no answer in time)
           7  the bus (RabbitMQ) unreachable   8  the event store (PostgreSQL) unreachable or failing
           9  the market refused a request (HTTP 4xx/5xx: a key, a bad value)
