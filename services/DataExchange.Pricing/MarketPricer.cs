@@ -23,11 +23,17 @@ public sealed class MarketPricer(IDocumentStore store, IDocumentSession session,
     /// </summary>
     public async Task Quote(IReadOnlyList<ConsumeContext<TaskSubmitted>> tasks, CancellationToken ct)
     {
-        var fresh = await TaskMarkers.FreshAsync<PricedTask>(session, tasks.Select(t => t.Message.TaskId), ct);
+        // The idempotency check and the markets' weights in one round trip (a lone task waits for each).
+        var reads = session.CreateBatchQuery();
+        var freshRead = TaskMarkers.Fresh<PricedTask>(reads, tasks.Select(t => t.Message.TaskId));
+        var marketsRead = reads.LoadMany<MarketPricing>().ById(tasks.Select(t => t.Message.MarketId).Distinct().ToArray());
+        await reads.Execute(ct);
+        var fresh = await freshRead;
         if (fresh.Count == 0) return;
+        var markets = (await marketsRead).ToDictionary(m => m.Id, StringComparer.Ordinal);
         foreach (var market in tasks.Where(t => fresh.Contains(t.Message.TaskId)).DistinctBy(t => t.Message.TaskId).GroupBy(t => t.Message.MarketId))
         {
-            var pricing = await session.LoadAsync<MarketPricing>(market.Key, ct) ?? await OpenAsync(new OpenMarket(market.Key, TermsOf(settings), null), ct);
+            var pricing = markets.GetValueOrDefault(market.Key) ?? await OpenAsync(new OpenMarket(market.Key, TermsOf(settings), null), ct);
             var grid = Grid(pricing.Grid);
             var state = pricing.State();
             // Markets opened before terms were recorded trade under this service's configuration, as they always did.
