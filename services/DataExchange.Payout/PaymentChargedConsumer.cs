@@ -33,7 +33,8 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
             var outcome = MarketTask.Settle(features, p.Target, p.Bid, p.Price, p.Charge, TaskSeeds.FromTaskSeed(p.Seed), parameters);
 
             var split = outcome.Split;
-            // One statement line per seller; each line is also published on its own as that seller's SellerPaid.
+            // One statement line per seller, recorded also as that seller's SellerPaid event; the sellers hear their lines
+            // from TaskSettled's (ParticipantDeliveries), so the outbox never reads the SellerPaid events back.
             var lines = split.Payouts.Select(x => new SellerShare(x.SellerId, x.Share, x.Amount)).ToArray();
             var events = new List<object>(lines.Length + 1);
             events.AddRange(lines.Select(l => new SellerPaid(p.TaskId, l.SellerId, l.Share, l.Amount)));

@@ -27,6 +27,9 @@ public static class BusMessages
     /// <summary>The message the consuming services receive for a stored event, or null if no service consumes it.</summary>
     public static object? ForServices(object stored) => ToServices.TryGetValue(stored.GetType(), out var map) ? map(stored) : null;
 
+    /// <summary>The stored event types that can go on the bus (to a service or to a participant); the outbox reads no others.</summary>
+    public static IReadOnlyCollection<Type> PublishedEventTypes { get; } = ToServices.Keys.Union(ParticipantDeliveries.ViewedEventTypes).ToArray();
+
     /// <summary>Whether a stored event goes on the bus at all (to a service or to a participant).</summary>
     public static bool IsPublished(IEvent e) => ToServices.ContainsKey(e.Data.GetType()) || ParticipantDeliveries.Of(e.Data).Any();
 }

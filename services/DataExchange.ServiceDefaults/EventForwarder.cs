@@ -21,11 +21,28 @@ namespace DataExchange.ServiceDefaults;
 /// published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
 /// the trace runs on across services.
 /// </summary>
-public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher, ILogger<EventForwarder> logger) : SubscriptionBase
+public sealed class EventForwarder : SubscriptionBase
 {
+    private readonly IBus _bus;
+    private readonly CommittedEventDispatcher _dispatcher;
+    private readonly ILogger<EventForwarder> _logger;
+
+    public EventForwarder(IBus bus, CommittedEventDispatcher dispatcher, ILogger<EventForwarder> logger)
+    {
+        _bus = bus;
+        _dispatcher = dispatcher;
+        _logger = logger;
+        _untilPublished = UntilPublished(logger);
+        // Only the events that go on the bus are read back: a settlement's 20 SellerPaid events, which reach the sellers
+        // through TaskSettled's lines, had been most of what the outbox read (and deserialized) in payout's log.
+        foreach (var type in BusMessages.PublishedEventTypes) IncludeType(type);
+    }
+
     // A broker that is down or restarting must not make the daemon skip or pause the page: keep trying (the page is
     // not acknowledged until every event in it is published), and let the host's shutdown cancel the wait.
-    private readonly ResiliencePipeline _untilPublished = new ResiliencePipelineBuilder()
+    private readonly ResiliencePipeline _untilPublished;
+
+    private static ResiliencePipeline UntilPublished(ILogger logger) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions
         {
             ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException),
@@ -48,12 +65,12 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
         // Those this process published at commit are done; the rest (a failed publish, a crash between commit and
         // publish, another instance's events) are published here, as one group, so sellers' lines stay batched.
         var published = page.Events.Where(BusMessages.IsPublished).ToList();
-        var taken = await Task.WhenAll(published.Select(e => dispatcher.TakePublishedAsync(e.Id)));
+        var taken = await Task.WhenAll(published.Select(e => _dispatcher.TakePublishedAsync(e.Id)));
         var rest = published.Where((_, i) => !taken[i]).ToList();
         if (rest.Count > 0)
         {
-            logger.LogInformation("Outbox: publishing {Count} committed events that were not published at commit", rest.Count);
-            await _untilPublished.ExecuteAsync(async token => await PublishOnce(bus, rest, token), cancellationToken);
+            _logger.LogInformation("Outbox: publishing {Count} committed events that were not published at commit", rest.Count);
+            await _untilPublished.ExecuteAsync(async token => await PublishOnce(_bus, rest, token), cancellationToken);
         }
         return NullChangeListener.Instance;
     }
@@ -112,6 +129,8 @@ public sealed class EventForwarder(IBus bus, CommittedEventDispatcher dispatcher
         Span<byte> bytes = stackalloc byte[16];
         eventId.TryWriteBytes(bytes);
         bytes[15] ^= (byte)n;
+        // A settlement gives each of its sellers a line: markets of more than 255 sellers need more than a byte.
+        bytes[13] ^= (byte)(n >> 8);
         bytes[14] ^= 0x5a;
         return new Guid(bytes);
     }

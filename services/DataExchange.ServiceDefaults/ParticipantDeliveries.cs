@@ -19,6 +19,17 @@ public static class ParticipantDeliveries
     public sealed record FromEvent(IEvent Source, int N, ParticipantDelivery Delivery);
 
     /// <summary>
+    /// The stored event types that have a view for participants (the cases of <see cref="Of"/>): the outbox subscription
+    /// reads only these and the services' types, not the rest of the log (<see cref="BusMessages.PublishedEventTypes"/>).
+    /// </summary>
+    public static IReadOnlyCollection<Type> ViewedEventTypes { get; } =
+    [
+        typeof(TaskSubmitted), typeof(TaskRejected), typeof(PredictionDelivered), typeof(PaymentCharged), typeof(TaskSettled),
+        typeof(MarketPriceUpdated), typeof(MarketOpened), typeof(SellerRegistered), typeof(FeatureObservationsAppended),
+        typeof(SellerCommandRejected),
+    ];
+
+    /// <summary>
     /// What events committed together (one commit, or one page of the outbox) bring participants: each event's own
     /// deliveries, except that a seller's payment lines among them (each a SellerPaid to that seller, see <see cref="Of"/>)
     /// go as one <see cref="SellerPayouts"/> — one message per seller per settlement batch, so a batch of 32 tasks with 20
@@ -68,6 +79,11 @@ public static class ParticipantDeliveries
             case TaskSettled s:
                 // The buyer's settlement without the sellers' lines (those are each seller's business).
                 yield return Buyer(s.BuyerId, s with { Payouts = null });
+                // Each seller its own line, from the statement rather than from the task's SellerPaid events (the same
+                // lines, committed together): the outbox then need not read the SellerPaid events back, 20 of a task's 21
+                // (batched per commit by OfCommitted). Statements recorded before TaskSettled carried its lines have none.
+                foreach (var line in s.Payouts ?? [])
+                    yield return Seller(line.SellerId, new SellerPaid(s.TaskId, line.SellerId, line.Share, line.Amount));
                 break;
             case MarketPriceUpdated u:
                 if (u.BuyerId is { } buyer) yield return Buyer(buyer, u);
@@ -75,9 +91,6 @@ public static class ParticipantDeliveries
                 break;
             case MarketOpened o:
                 yield return Public(o);
-                break;
-            case SellerPaid p:
-                yield return Seller(p.SellerId, p); // batched per commit by OfCommitted
                 break;
             case SellerRegistered r:
                 yield return Seller(r.SellerId, r);

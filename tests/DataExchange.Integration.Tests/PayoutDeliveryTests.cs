@@ -73,8 +73,57 @@ public sealed class BusMessagesTests
         var settled = new TaskSettled(Guid.NewGuid(), "m", "b", 1m, 0.5m, 0.5m, 0m, 10, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
         Assert.Null(BusMessages.ForServices(settled));
         Assert.Null(BusMessages.ForServices(new SellerPaid(Guid.NewGuid(), "s", 0.1, 0.01m)));
-        // ... but both reach participants, so they are published.
+        // ... but the statement reaches participants, so it is published; a SellerPaid event is not (the sellers hear
+        // their lines from the statement), so the outbox does not read it back.
         Assert.True(BusMessages.IsPublished(new Event<object>(settled) { Id = Guid.NewGuid() }));
-        Assert.True(BusMessages.IsPublished(new Event<object>(new SellerPaid(Guid.NewGuid(), "s", 0.1, 0.01m)) { Id = Guid.NewGuid() }));
+        Assert.False(BusMessages.IsPublished(new Event<object>(new SellerPaid(Guid.NewGuid(), "s", 0.1, 0.01m)) { Id = Guid.NewGuid() }));
+        Assert.DoesNotContain(typeof(SellerPaid), BusMessages.PublishedEventTypes);
+    }
+
+    [Fact]
+    public void The_outbox_reads_every_event_type_that_has_a_message_for_a_service_or_a_participant()
+    {
+        // The outbox subscription reads only BusMessages.PublishedEventTypes: a type with a message but missing there would
+        // still be published at commit, and lost after a crash between commit and publish. Every record of the contracts
+        // is tried, as an instance with every field empty: a view that throws on an empty field was still chosen for it.
+        // Mutations watched failing: TaskSettled, and TaskRejected, left out of ParticipantDeliveries.ViewedEventTypes.
+        var records = typeof(TaskSettled).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && t.GetMethod("<Clone>$") is not null);
+        var withMessage = new List<Type>();
+        foreach (var type in records)
+        {
+            var empty = System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
+            bool hasView;
+            try
+            {
+                hasView = ParticipantDeliveries.Of(empty).Any();
+            }
+            catch (Exception e) when (e is NullReferenceException or ArgumentNullException)
+            {
+                hasView = true;
+            }
+            if (hasView || BusMessages.ForServices(empty) is not null) withMessage.Add(type);
+        }
+        Assert.Contains(typeof(TaskSettled), withMessage);
+        Assert.Contains(typeof(TaskSubmitted), withMessage);
+        Assert.All(withMessage, t => Assert.Contains(t, BusMessages.PublishedEventTypes));
+    }
+
+    [Fact]
+    public void A_statement_gives_each_seller_its_own_line_and_the_buyer_none()
+    {
+        var task = Guid.NewGuid();
+        SellerShare[] lines = [new("s-a", 0.25, 0.10m), new("s-b", 0.75, 0.30m)];
+        var settled = new TaskSettled(task, "m", "buyer-1", 1m, 0.40m, 0.60m, 0m, 10, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null, lines);
+
+        var deliveries = ParticipantDeliveries.Of(settled).ToList();
+
+        // Mutation watched failing: the lines not made from the statement (sellers then heard nothing of a settlement).
+        Assert.Equal(3, deliveries.Count);
+        Assert.Null(Assert.IsType<TaskSettled>(deliveries[0].Message).Payouts);
+        foreach (var line in lines)
+        {
+            var d = Assert.Single(deliveries, d => d.RoutingKey == ParticipantBus.RoutingKey("seller", line.SellerId));
+            Assert.Equal(new SellerPaid(task, line.SellerId, line.Share, line.Amount), d.Message);
+        }
     }
 }
