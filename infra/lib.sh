@@ -10,6 +10,7 @@
 #   DX_RABBIT_DIST_PORT Erlang distribution port of the node (55674)
 #   DX_EPMD_PORT        private epmd port                    (55675)
 #   DX_RABBIT_NODENAME  Erlang node name                     (dx-rabbit@localhost)
+#   DX_RABBIT_ERL_ARGS  extra Erlang VM flags of the node    (+S 1:1: one scheduler; empty for one per core)
 #   DX_WAIT_TIMEOUT     seconds to wait for each server      (90)
 
 DX_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

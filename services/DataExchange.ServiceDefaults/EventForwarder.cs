@@ -16,9 +16,9 @@ namespace DataExchange.ServiceDefaults;
 /// The outbox: a Marten subscription that publishes what the committed events of this service's store bring to the bus
 /// (<see cref="BusMessages"/>).
 /// A service never publishes directly, so an event reaches the bus only once committed; the subscription's progress
-/// is stored in the database, so after a crash it resumes from the last page it finished and every committed event
-/// is published at least once. The message id is the event's id, and every consumer is idempotent, so a page
-/// published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
+/// is stored in the database, so after a crash it resumes from the last page it finished and every committed event that
+/// has a message is published at least once. The message id is the event's id (for participants' views, one derived
+/// from it), and every consumer is idempotent, so a page published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
 /// the trace runs on across services.
 /// </summary>
 public sealed class EventForwarder : SubscriptionBase
@@ -33,8 +33,8 @@ public sealed class EventForwarder : SubscriptionBase
         _dispatcher = dispatcher;
         _logger = logger;
         _untilPublished = UntilPublished(logger);
-        // Only the events that go on the bus are read back: a settlement's 20 SellerPaid events, which reach the sellers
-        // through TaskSettled's lines, had been most of what the outbox read (and deserialized) in payout's log.
+        // Only the events that go on the bus are read back: a settlement's SellerPaid events (one per seller), which reach
+        // the sellers through TaskSettled's lines, had been most of what the outbox read (and deserialized) in payout's log.
         foreach (var type in BusMessages.PublishedEventTypes) IncludeType(type);
     }
 
@@ -129,8 +129,10 @@ public sealed class EventForwarder : SubscriptionBase
         Span<byte> bytes = stackalloc byte[16];
         eventId.TryWriteBytes(bytes);
         bytes[15] ^= (byte)n;
-        // A settlement gives each of its sellers a line: markets of more than 255 sellers need more than a byte.
+        // A settlement gives each of its sellers a line: markets of more than 255 sellers need more than a byte (three: up to
+        // 16 million, beyond any market PayoutLine's cursor allows).
         bytes[13] ^= (byte)(n >> 8);
+        bytes[12] ^= (byte)(n >> 16);
         bytes[14] ^= 0x5a;
         return new Guid(bytes);
     }

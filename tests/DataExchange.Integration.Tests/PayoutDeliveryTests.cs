@@ -46,8 +46,13 @@ public sealed class PayoutDeliveryTests
         Assert.All(toBuyer, s => Assert.Null(s.Payouts));
         // Every message made from the group has its own (source, n): the forwarder derives message ids from them.
         Assert.Equal(deliveries.Count, deliveries.Select(d => (d.Source.Id, d.N)).Distinct().Count());
-        // The same group gives the same deliveries again (a re-publish repeats the message ids).
+        // The same group gives the same deliveries again (a re-publish repeats the message ids), also as the outbox reads
+        // it: only the published event types (the commit-time publish sees all of a commit's events).
         Assert.Equal(deliveries.Select(d => (d.Source.Id, d.N)), ParticipantDeliveries.OfCommitted(events).Select(d => (d.Source.Id, d.N)));
+        var asTheOutboxReadsIt = ParticipantDeliveries.OfCommitted(events.Where(BusMessages.IsPublished)).ToList();
+        Assert.Equal(deliveries.Select(d => (d.Source.Id, d.N)), asTheOutboxReadsIt.Select(d => (d.Source.Id, d.N)));
+        Assert.Equal(deliveries.Select(d => d.Delivery.Message is SellerPayouts p ? p.Lines.Length : 1),
+            asTheOutboxReadsIt.Select(d => d.Delivery.Message is SellerPayouts p ? p.Lines.Length : 1));
     }
 }
 
@@ -85,27 +90,42 @@ public sealed class BusMessagesTests
     {
         // The outbox subscription reads only BusMessages.PublishedEventTypes: a type with a message but missing there would
         // still be published at commit, and lost after a crash between commit and publish. Every record of the contracts
-        // is tried, as an instance with every field empty: a view that throws on an empty field was still chosen for it.
-        // Mutations watched failing: TaskSettled, and TaskRejected, left out of ParticipantDeliveries.ViewedEventTypes.
+        // is tried twice: with every field empty, and with every text field a valid id (a view guarded by a valid id,
+        // such as SellerCommandRejected's, chooses only the second); a view that throws on an empty field was still
+        // chosen for it.
+        // Mutations watched failing: TaskSettled, TaskRejected and SellerCommandRejected each left out of
+        // ParticipantDeliveries.ViewedEventTypes (SellerCommandRejected passed before the second instance was tried).
         var records = typeof(TaskSettled).Assembly.GetTypes().Where(t => t is { IsClass: true, IsAbstract: false } && t.GetMethod("<Clone>$") is not null);
-        var withMessage = new List<Type>();
-        foreach (var type in records)
-        {
-            var empty = System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
-            bool hasView;
-            try
-            {
-                hasView = ParticipantDeliveries.Of(empty).Any();
-            }
-            catch (Exception e) when (e is NullReferenceException or ArgumentNullException)
-            {
-                hasView = true;
-            }
-            if (hasView || BusMessages.ForServices(empty) is not null) withMessage.Add(type);
-        }
+        var withMessage = records.Where(t => HasMessage(Empty(t, null)) || HasMessage(Empty(t, "x"))).ToList();
+
         Assert.Contains(typeof(TaskSettled), withMessage);
-        Assert.Contains(typeof(TaskSubmitted), withMessage);
+        Assert.Contains(typeof(SellerCommandRejected), withMessage);
         Assert.All(withMessage, t => Assert.Contains(t, BusMessages.PublishedEventTypes));
+        // Marten drops a subscription's whole type filter when one type is abstract: it would then read everything again.
+        Assert.All(BusMessages.PublishedEventTypes, t => Assert.False(t.IsAbstract || t.IsInterface, t.Name));
+    }
+
+    /// <summary>An instance of a record with no constructor run: every field empty, or every text field set to <paramref name="text"/>.</summary>
+    private static object Empty(Type type, string? text)
+    {
+        var o = System.Runtime.CompilerServices.RuntimeHelpers.GetUninitializedObject(type);
+        if (text is not null)
+            foreach (var f in type.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public))
+                if (f.FieldType == typeof(string)) f.SetValue(o, text);
+        return o;
+    }
+
+    private static bool HasMessage(object stored)
+    {
+        try
+        {
+            if (ParticipantDeliveries.Of(stored).Any()) return true;
+        }
+        catch (Exception e) when (e is NullReferenceException or ArgumentNullException)
+        {
+            return true;
+        }
+        return BusMessages.ForServices(stored) is not null;
     }
 
     [Fact]
