@@ -11,9 +11,9 @@ namespace DataExchange.ServiceDefaults;
 /// <summary>
 /// Publishes a transaction's events as soon as it commits, so a task moves on to the next service at once instead of
 /// waiting for the outbox subscription to poll (which had made one task take about 2 s through four services at rest).
-/// The subscription (<see cref="EventForwarder"/>) stays the guarantee: it sees every committed event that has a message, skips those this
-/// process published, waits for those still in flight, and publishes the rest (a failed publish, a crash between
-/// commit and publish, another instance's events): at least once, and in the normal case exactly once.
+/// The subscription (<see cref="EventForwarder"/>) stays the guarantee: it sees every committed event that has a message,
+/// skips those this process published, waits for those still in flight, and publishes the rest (a failed publish, a
+/// crash between commit and publish, another instance's events): at least once, and in the normal case exactly once.
 /// </summary>
 /// <remarks>
 /// The events are registered before the commit, not after it: the daemon can read a page in the moment between the

@@ -18,14 +18,18 @@ namespace DataExchange.ServiceDefaults;
 /// A service never publishes directly, so an event reaches the bus only once committed; the subscription's progress
 /// is stored in the database, so after a crash it resumes from the last page it finished and every committed event that
 /// has a message is published at least once. The message id is the event's id (for participants' views, one derived
-/// from it), and every consumer is idempotent, so a page published twice changes nothing. The trace context recorded with the event (see TraceContext) is restored, so
-/// the trace runs on across services.
+/// from it), and every consumer is idempotent, so a page published twice changes nothing. The trace context recorded
+/// with the event (see TraceContext) is restored, so the trace runs on across services.
 /// </summary>
 public sealed class EventForwarder : SubscriptionBase
 {
     private readonly IBus _bus;
     private readonly CommittedEventDispatcher _dispatcher;
     private readonly ILogger<EventForwarder> _logger;
+
+    // A broker that is down or restarting must not make the daemon skip or pause the page: keep trying (the page is
+    // not acknowledged until every event in it is published), and let the host's shutdown cancel the wait.
+    private readonly ResiliencePipeline _untilPublished;
 
     public EventForwarder(IBus bus, CommittedEventDispatcher dispatcher, ILogger<EventForwarder> logger)
     {
@@ -37,10 +41,6 @@ public sealed class EventForwarder : SubscriptionBase
         // the sellers through TaskSettled's lines, had been most of what the outbox read (and deserialized) in payout's log.
         foreach (var type in BusMessages.PublishedEventTypes) IncludeType(type);
     }
-
-    // A broker that is down or restarting must not make the daemon skip or pause the page: keep trying (the page is
-    // not acknowledged until every event in it is published), and let the host's shutdown cancel the wait.
-    private readonly ResiliencePipeline _untilPublished;
 
     private static ResiliencePipeline UntilPublished(ILogger logger) => new ResiliencePipelineBuilder()
         .AddRetry(new RetryStrategyOptions

@@ -80,8 +80,8 @@ public static class ParticipantDeliveries
                 // The buyer's settlement without the sellers' lines (those are each seller's business).
                 yield return Buyer(s.BuyerId, s with { Payouts = null });
                 // Each seller its own line, from the statement rather than from the task's SellerPaid events (the same
-                // lines, committed together): the outbox then need not read the SellerPaid events back, 20 of a task's 21
-                // (batched per commit by OfCommitted). Statements recorded before TaskSettled carried its lines have none.
+                // lines, committed together): the outbox then need not read the SellerPaid events back, all of a settled
+                // task's events but one (batched per commit by OfCommitted). Statements recorded before TaskSettled carried its lines have none.
                 foreach (var line in s.Payouts ?? [])
                     yield return Seller(line.SellerId, new SellerPaid(s.TaskId, line.SellerId, line.Share, line.Amount));
                 break;
