@@ -21,7 +21,7 @@ public sealed class TaskPricedConsumer(IDocumentSession session, MarketSettings 
     {
         var ct = context.CancellationToken;
         var messages = context.Message.DistinctBy(m => m.Message.TaskId).ToList();
-        var fresh = await TaskMarkers.FreshAsync<AllocatedTask>(session, messages.Select(m => m.Message.TaskId), ct);
+        var fresh = await TaskMarkers.ToDoAsync<AllocatedTask, TaskPriced>(session, messages, m => m.TaskId, ct);
         if (fresh.Count == 0) return;
         foreach (var message in messages.Where(m => fresh.Contains(m.Message.TaskId)))
         {

@@ -21,7 +21,7 @@ public sealed class PaymentChargedConsumer(IDocumentSession session, MarketSetti
     {
         var ct = context.CancellationToken;
         var messages = context.Message.DistinctBy(m => m.Message.TaskId).ToList();
-        var fresh = await TaskMarkers.FreshAsync<SettledTask>(session, messages.Select(m => m.Message.TaskId), ct);
+        var fresh = await TaskMarkers.ToDoAsync<SettledTask, PaymentCharged>(session, messages, m => m.TaskId, ct);
         if (fresh.Count == 0) return;
         var settled = new List<TaskSettled>();
         foreach (var message in messages.Where(m => fresh.Contains(m.Message.TaskId)))
