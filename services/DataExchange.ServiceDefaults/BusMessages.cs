@@ -27,9 +27,15 @@ public static class BusMessages
     /// <summary>The message the consuming services receive for a stored event, or null if no service consumes it.</summary>
     public static object? ForServices(object stored) => ToServices.TryGetValue(stored.GetType(), out var map) ? map(stored) : null;
 
-    /// <summary>The stored event types that can go on the bus (to a service or to a participant); the outbox reads no others.</summary>
-    public static IReadOnlyCollection<Type> PublishedEventTypes { get; } = ToServices.Keys.Union(ParticipantDeliveries.ViewedEventTypes).ToArray();
+    private static readonly HashSet<Type> Published = [.. ToServices.Keys, .. ParticipantDeliveries.ViewedEventTypes];
 
-    /// <summary>Whether a stored event goes on the bus at all (to a service or to a participant).</summary>
-    public static bool IsPublished(IEvent e) => ToServices.ContainsKey(e.Data.GetType()) || ParticipantDeliveries.Of(e.Data).Any();
+    /// <summary>The stored event types that can go on the bus (to a service or to a participant); the outbox reads no others.</summary>
+    public static IReadOnlyCollection<Type> PublishedEventTypes => Published;
+
+    /// <summary>
+    /// Whether a stored event goes on the bus at all (to a service or to a participant). Decided by the same types the outbox
+    /// reads, so the publish at commit and the outbox never disagree; a settlement's SellerPaid events stop at the type.
+    /// </summary>
+    public static bool IsPublished(IEvent e) =>
+        Published.Contains(e.Data.GetType()) && (ToServices.ContainsKey(e.Data.GetType()) || ParticipantDeliveries.Of(e.Data).Any());
 }
