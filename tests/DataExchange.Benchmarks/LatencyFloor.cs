@@ -62,15 +62,7 @@ public static class LatencyFloor
             Console.WriteLine("ready");
             await Task.Delay(Timeout.Infinite);
         }
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host(new Uri(rabbit));
-            cfg.ReceiveEndpoint("dx-floor-ping", e =>
-            {
-                e.AutoDelete = true;
-                e.Consumer<PingConsumer>();
-            });
-        });
+        var bus = FloorBus<PingConsumer>(rabbit, "dx-floor-ping");
         await bus.StartAsync();
         Console.WriteLine("ready");
         await Task.Delay(Timeout.Infinite);
@@ -100,15 +92,7 @@ public static class LatencyFloor
 
     private static async Task<List<double>> MassTransitRoundTrips(string rabbit, int rounds)
     {
-        var bus = Bus.Factory.CreateUsingRabbitMq(cfg =>
-        {
-            cfg.Host(new Uri(rabbit));
-            cfg.ReceiveEndpoint("dx-floor-pong", e =>
-            {
-                e.AutoDelete = true;
-                e.Consumer<PongConsumer>();
-            });
-        });
+        var bus = FloorBus<PongConsumer>(rabbit, "dx-floor-pong");
         await bus.StartAsync();
         try
         {
@@ -126,6 +110,18 @@ public static class LatencyFloor
             await bus.StopAsync();
         }
     }
+
+    /// <summary>A bus with one auto-deleted endpoint (nothing left on the broker once the process has gone).</summary>
+    private static IBusControl FloorBus<TConsumer>(string rabbit, string queue) where TConsumer : class, IConsumer, new() =>
+        Bus.Factory.CreateUsingRabbitMq(cfg =>
+        {
+            cfg.Host(new Uri(rabbit));
+            cfg.ReceiveEndpoint(queue, e =>
+            {
+                e.AutoDelete = true;
+                e.Consumer<TConsumer>();
+            });
+        });
 
     /// <summary>A read of one document and a commit shaped like a service's (a new stream with one event, and a marker document), in a schema of its own.</summary>
     private static async Task<(List<double> Read, List<double> Commit)> MartenRoundTrips(string postgres, int rounds)
