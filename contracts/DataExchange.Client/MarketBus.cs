@@ -44,6 +44,10 @@ public static class MarketBus
                     cfg.ReceiveEndpoint(new TemporaryEndpointDefinition(), e =>
                     {
                         e.ConfigureConsumeTopology = false;
+                        // An observer bound to "buyer.#" also gets the predictions and charges it has no handler for.
+                        // MassTransit would move each to "<queue>_skipped" (a publish and a stored message, at the moment
+                        // payout is settling that task); the observer did not ask for them, so they are dropped.
+                        e.DiscardSkippedMessages();
                         e.Bind(ParticipantBus.Deliveries, b =>
                         {
                             b.ExchangeType = "topic";
