@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Reflection;
 using DataExchange.ServiceDefaults.Storage;
@@ -13,28 +14,30 @@ namespace DataExchange.Benchmarks;
 /// RabbitMQ, and MassTransit with its defaults, each between two processes) and of one Marten read and commit like
 /// a service's, each measured alone with the market otherwise idle. A task crosses five bus hops (buyer, ingestion,
 /// pricing, allocation, payout, buyer), four commits and two reads (ingestion's and pricing's; allocation and payout
-/// do not read before a first delivery), and the mechanism: these give a floor for `dx market run --sequential` below
-/// which no tuning of the services goes. README, Benchmarks: latency.
-/// Needs DX_RABBITMQ and DX_POSTGRES (infra/up.sh writes them to its env.sh); leaves the schema bench_floor dropped and
-/// its queues deleted (dx-floor-*, unused for a minute, or auto-delete).
+/// read nothing before a first delivery once their replica of the sellers' series is cached), and the mechanism: these
+/// give a floor for `dx market run --sequential` below which no tuning of the services goes. README, Benchmarks: latency.
+/// Needs DX_RABBITMQ and DX_POSTGRES (infra/up.sh writes them to its env.sh). Each run has names of its own (queues,
+/// schema), so runs may overlap; it drops its schema and leaves no queue or exchange behind (auto-delete, or expiry).
 /// </summary>
 public static class LatencyFloor
 {
-    private const string RawPing = "dx-floor-raw-ping", RawPong = "dx-floor-raw-pong";
-    private const string Schema = "bench_floor";
+    private const int WarmUp = 20;
     private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan PongTimeout = TimeSpan.FromSeconds(10);
 
     public static async Task Run(TextWriter output, int rounds)
     {
+        if (rounds < 1) throw new ArgumentOutOfRangeException(nameof(rounds), rounds, "rounds: at least 1");
         var rabbit = Setting("DX_RABBITMQ");
         var postgres = Setting("DX_POSTGRES");
-        output.WriteLine($"Latency floor at rest, {rounds} rounds each after 20 warm-up rounds, {Idle.TotalMilliseconds:F0} ms idle between rounds ({Environment.ProcessorCount} cores)");
+        var run = Guid.NewGuid().ToString("N")[..8];
+        output.WriteLine($"Latency floor at rest, {rounds} rounds each after {WarmUp} warm-up rounds, {Idle.TotalMilliseconds:F0} ms idle between rounds ({Environment.ProcessorCount} cores)");
 
-        var raw = await WithEcho("raw", () => RawRoundTrips(rabbit, rounds));
+        var raw = await WithEcho("raw", run, () => RawRoundTrips(rabbit, run, rounds));
         output.WriteLine($"  RabbitMQ hop (RabbitMQ.Client, persistent, confirms)     : p50 {Median(raw) / 2:F2} ms  (round trip p50 {Median(raw):F2}, p90 {P90(raw):F2})");
-        var mt = await WithEcho("masstransit", () => MassTransitRoundTrips(rabbit, rounds));
+        var mt = await WithEcho("masstransit", run, () => MassTransitRoundTrips(rabbit, run, rounds));
         output.WriteLine($"  MassTransit hop (publish to consume, two processes)      : p50 {Median(mt) / 2:F2} ms  (round trip p50 {Median(mt):F2}, p90 {P90(mt):F2})");
-        var (read, commit) = await MartenRoundTrips(postgres, rounds);
+        var (read, commit) = await MartenRoundTrips(postgres, $"bench_floor_{run}", rounds);
         output.WriteLine($"  Marten read (one document by id)                         : p50 {Median(read):F2} ms  (p90 {P90(read):F2})");
         output.WriteLine($"  Marten commit (start a stream with one event, a marker)  : p50 {Median(commit):F2} ms  (p90 {P90(commit):F2})");
         var floor = 5 * Median(mt) / 2 + 4 * Median(commit) + 2 * Median(read);
@@ -43,66 +46,81 @@ public static class LatencyFloor
         output.WriteLine("  (floor + mechanism > 10 x mechanism); run `./dx simulate` now for this run's figure");
     }
 
-    /// <summary>The echo side, in a child process: answers each ping with a pong until it is killed.</summary>
-    public static async Task Echo(string kind)
+    /// <summary>The echo side, in a child process: answers each ping with a pong until its parent closes its input.</summary>
+    public static async Task Echo(string kind, string run)
     {
         var rabbit = Setting("DX_RABBITMQ");
-        if (kind == "raw")
+        // The parent holds this process's standard input: when the parent is gone, for whatever reason, so is the echo.
+        var parentGone = Task.Run(() => Console.In.ReadToEnd());
+        switch (kind)
         {
-            await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
-            await using var channel = await RawChannel(connection);
-            var consumer = new AsyncEventingBasicConsumer(channel);
-            consumer.ReceivedAsync += async (_, delivery) =>
-            {
-                var body = delivery.Body.ToArray();
-                await channel.BasicAckAsync(delivery.DeliveryTag, false);
-                await channel.BasicPublishAsync("", RawPong, false, new BasicProperties { Persistent = true }, body);
-            };
-            await channel.BasicConsumeAsync(RawPing, false, consumer);
-            Console.WriteLine("ready");
-            await Task.Delay(Timeout.Infinite);
+            case "raw":
+                await using (var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync())
+                await using (var channel = await RawChannel(connection, run))
+                {
+                    var consumer = new AsyncEventingBasicConsumer(channel);
+                    consumer.ReceivedAsync += async (_, delivery) =>
+                    {
+                        var body = delivery.Body.ToArray();
+                        await channel.BasicAckAsync(delivery.DeliveryTag, false);
+                        await channel.BasicPublishAsync("", RawQueue("pong", run), false, new BasicProperties { Persistent = true }, body);
+                    };
+                    await channel.BasicConsumeAsync(RawQueue("ping", run), false, consumer);
+                    Console.WriteLine("ready");
+                    await parentGone;
+                }
+                break;
+            case "masstransit":
+                var bus = FloorBus<PingConsumer>(rabbit, $"dx-floor-ping-{run}");
+                await bus.StartAsync();
+                Console.WriteLine("ready");
+                await parentGone;
+                await bus.StopAsync();
+                break;
+            default:
+                throw new ArgumentException($"echo kind: 'raw' or 'masstransit', not '{kind}'", nameof(kind));
         }
-        var bus = FloorBus<PingConsumer>(rabbit, "dx-floor-ping");
-        await bus.StartAsync();
-        Console.WriteLine("ready");
-        await Task.Delay(Timeout.Infinite);
     }
 
-    private static async Task<List<double>> RawRoundTrips(string rabbit, int rounds)
+    private static async Task<List<double>> RawRoundTrips(string rabbit, string run, int rounds)
     {
         await using var connection = await new ConnectionFactory { Uri = new Uri(rabbit) }.CreateConnectionAsync();
-        await using var channel = await RawChannel(connection);
-        TaskCompletionSource<long> pong = new();
+        await using var channel = await RawChannel(connection, run);
+        var awaited = new Awaited(run, -1);
         var consumer = new AsyncEventingBasicConsumer(channel);
         consumer.ReceivedAsync += async (_, delivery) =>
         {
+            var now = Stopwatch.GetTimestamp();
+            var round = BinaryPrimitives.ReadInt32LittleEndian(delivery.Body.Span);
             await channel.BasicAckAsync(delivery.DeliveryTag, false);
-            pong.TrySetResult(Stopwatch.GetTimestamp());
+            Volatile.Read(ref awaited).Heard(run, round, now);
         };
-        await channel.BasicConsumeAsync(RawPong, false, consumer);
+        await channel.BasicConsumeAsync(RawQueue("pong", run), false, consumer);
         var body = new byte[2000];
-        return await Rounds(rounds, async () =>
+        return await Rounds(rounds, async round =>
         {
-            pong = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var pong = new Awaited(run, round);
+            Volatile.Write(ref awaited, pong);
+            BinaryPrimitives.WriteInt32LittleEndian(body, round);
             var start = Stopwatch.GetTimestamp();
-            await channel.BasicPublishAsync("", RawPing, false, new BasicProperties { Persistent = true }, body);
-            return Stopwatch.GetElapsedTime(start, await pong.Task).TotalMilliseconds;
+            await channel.BasicPublishAsync("", RawQueue("ping", run), false, new BasicProperties { Persistent = true }, body);
+            return Stopwatch.GetElapsedTime(start, await Answer(pong.Answer, "RabbitMQ")).TotalMilliseconds;
         });
     }
 
-    private static async Task<List<double>> MassTransitRoundTrips(string rabbit, int rounds)
+    private static async Task<List<double>> MassTransitRoundTrips(string rabbit, string run, int rounds)
     {
-        var bus = FloorBus<PongConsumer>(rabbit, "dx-floor-pong");
+        var bus = FloorBus<PongConsumer>(rabbit, $"dx-floor-pong-{run}");
         await bus.StartAsync();
         try
         {
             var body = new string('x', 2000);
-            return await Rounds(rounds, async () =>
+            return await Rounds(rounds, async round =>
             {
-                PongConsumer.Heard = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var heard = PongConsumer.Expect(run, round).Answer;
                 var start = Stopwatch.GetTimestamp();
-                await bus.Publish(new FloorPing(body));
-                return Stopwatch.GetElapsedTime(start, await PongConsumer.Heard.Task).TotalMilliseconds;
+                await bus.Publish(new FloorPing(run, round, body));
+                return Stopwatch.GetElapsedTime(start, await Answer(heard, "MassTransit")).TotalMilliseconds;
             });
         }
         finally
@@ -111,11 +129,17 @@ public static class LatencyFloor
         }
     }
 
-    /// <summary>A bus with one auto-deleted endpoint (nothing left on the broker once the process has gone).</summary>
+    /// <summary>
+    /// A bus with one endpoint; its queue and the message types' exchanges are deleted once unused, so nothing stays on
+    /// the broker after the run. Every run's echo sees every run's pings (one exchange per message type): each answer
+    /// carries its run and round, and only the asker's own ends a round.
+    /// </summary>
     private static IBusControl FloorBus<TConsumer>(string rabbit, string queue) where TConsumer : class, IConsumer, new() =>
         Bus.Factory.CreateUsingRabbitMq(cfg =>
         {
             cfg.Host(new Uri(rabbit));
+            cfg.Publish<FloorPing>(p => p.AutoDelete = true);
+            cfg.Publish<FloorPong>(p => p.AutoDelete = true);
             cfg.ReceiveEndpoint(queue, e =>
             {
                 e.AutoDelete = true;
@@ -124,83 +148,103 @@ public static class LatencyFloor
         });
 
     /// <summary>A read of one document and a commit shaped like a service's (a new stream with one event, and a marker document), in a schema of its own.</summary>
-    private static async Task<(List<double> Read, List<double> Commit)> MartenRoundTrips(string postgres, int rounds)
+    private static async Task<(List<double> Read, List<double> Commit)> MartenRoundTrips(string postgres, string schema, int rounds)
     {
-        await using var store = DocumentStore.For(o =>
+        try
         {
-            MarketStore.Configure(o, postgres, Schema);
-            o.Schema.For<FloorMarker>();
-        });
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        var reads = new List<double>();
-        var known = Guid.NewGuid().ToString();
-        await using (var first = store.LightweightSession())
-        {
-            first.Store(new FloorMarker { Id = known });
-            await first.SaveChangesAsync();
+            await using var store = DocumentStore.For(o =>
+            {
+                MarketStore.Configure(o, postgres, schema);
+                o.Schema.For<FloorMarker>();
+            });
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            var known = Guid.NewGuid().ToString();
+            await using (var first = store.LightweightSession())
+            {
+                first.Store(new FloorMarker { Id = known });
+                await first.SaveChangesAsync();
+            }
+            var reads = new List<double>();
+            var commits = await Rounds(rounds, async round =>
+            {
+                await using var session = store.LightweightSession();
+                var start = Stopwatch.GetTimestamp();
+                await session.LoadAsync<FloorMarker>(known);
+                var loaded = Stopwatch.GetTimestamp();
+                var id = Guid.NewGuid().ToString();
+                session.Events.StartStream(id, new FloorEvent(id, new double[400]));
+                session.Insert(new FloorMarker { Id = id });
+                await session.SaveChangesAsync();
+                if (round >= WarmUp) reads.Add(Stopwatch.GetElapsedTime(start, loaded).TotalMilliseconds);
+                return Stopwatch.GetElapsedTime(loaded).TotalMilliseconds;
+            });
+            return (reads, commits);
         }
-        var commits = await Rounds(rounds, async () =>
+        finally
         {
-            await using var session = store.LightweightSession();
-            var start = Stopwatch.GetTimestamp();
-            await session.LoadAsync<FloorMarker>(known);
-            var loaded = Stopwatch.GetTimestamp();
-            var id = Guid.NewGuid().ToString();
-            session.Events.StartStream(id, new FloorEvent(id, new double[400]));
-            session.Insert(new FloorMarker { Id = id });
-            await session.SaveChangesAsync();
-            reads.Add(Stopwatch.GetElapsedTime(start, loaded).TotalMilliseconds);
-            return Stopwatch.GetElapsedTime(loaded).TotalMilliseconds;
-        });
-        await using (var connection = new Npgsql.NpgsqlConnection(postgres))
-        {
+            await using var connection = new Npgsql.NpgsqlConnection(postgres);
             await connection.OpenAsync();
-            await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{Schema}\" cascade", connection);
+            await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
             await drop.ExecuteNonQueryAsync();
         }
-        return (reads.Skip(reads.Count - commits.Count).ToList(), commits);
     }
 
-    private static async Task<List<double>> Rounds(int rounds, Func<Task<double>> round)
+    /// <summary>Warm-up rounds and then the measured ones (their times returned), with the idle pause after each.</summary>
+    private static async Task<List<double>> Rounds(int rounds, Func<int, Task<double>> round)
     {
         var times = new List<double>(rounds);
-        for (var i = 0; i < rounds + 20; i++)
+        for (var i = 0; i < rounds + WarmUp; i++)
         {
-            var ms = await round();
-            if (i >= 20) times.Add(ms);
+            var ms = await round(i);
+            if (i >= WarmUp) times.Add(ms);
             await Task.Delay(Idle);
         }
         return times;
     }
 
-    private static async Task<T> WithEcho<T>(string kind, Func<Task<T>> measure)
+    private static async Task<long> Answer(Task<long> pong, string what)
+    {
+        try
+        {
+            return await pong.WaitAsync(PongTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"no {what} answer within {PongTimeout.TotalSeconds:F0} s: is the broker up (DX_RABBITMQ)?");
+        }
+    }
+
+    private static async Task<T> WithEcho<T>(string kind, string run, Func<Task<T>> measure)
     {
         var self = Assembly.GetEntryAssembly()!.Location;
         var host = Environment.ProcessPath!;
-        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(host) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(host) == "dotnet") start.ArgumentList.Add(self);
-        start.ArgumentList.Add("--latency-floor-echo");
-        start.ArgumentList.Add(kind);
+        foreach (var a in new[] { "--latency-floor-echo", kind, run }) start.ArgumentList.Add(a);
         using var echo = Process.Start(start)!;
         try
         {
-            if (await echo.StandardOutput.ReadLineAsync() != "ready") throw new InvalidOperationException($"the {kind} echo process did not start");
+            var ready = await echo.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            if (ready != "ready") throw new InvalidOperationException($"the {kind} echo process did not start (its errors are above)");
             return await measure();
         }
         finally
         {
-            echo.Kill(entireProcessTree: true);
+            echo.StandardInput.Close();
+            if (!echo.WaitForExit(TimeSpan.FromSeconds(10))) echo.Kill(entireProcessTree: true);
             await echo.WaitForExitAsync();
         }
     }
 
-    private static async Task<IChannel> RawChannel(IConnection connection)
+    private static string RawQueue(string which, string run) => $"dx-floor-raw-{which}-{run}";
+
+    private static async Task<IChannel> RawChannel(IConnection connection, string run)
     {
         var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true));
-        // Durable like the market's queues; deleted with the broker's other leftovers only when unused for a minute.
+        // Durable like the market's queues; the broker deletes them once unused for a minute.
         var expires = new Dictionary<string, object?> { ["x-expires"] = 60_000 };
-        await channel.QueueDeclareAsync(RawPing, durable: true, exclusive: false, autoDelete: false, arguments: expires);
-        await channel.QueueDeclareAsync(RawPong, durable: true, exclusive: false, autoDelete: false, arguments: expires);
+        foreach (var which in new[] { "ping", "pong" })
+            await channel.QueueDeclareAsync(RawQueue(which, run), durable: true, exclusive: false, autoDelete: false, arguments: expires);
         return channel;
     }
 
@@ -208,27 +252,51 @@ public static class LatencyFloor
         ? v
         : throw new InvalidOperationException($"{name} is not set: source the env.sh that infra/up.sh writes");
 
-    private static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
-    private static double P90(List<double> xs) => xs.Order().ElementAt(xs.Count * 9 / 10);
+    private static double Median(List<double> xs) => Percentile(xs, 0.5);
+    private static double P90(List<double> xs) => Percentile(xs, 0.9);
+
+    /// <summary>Nearest rank.</summary>
+    private static double Percentile(List<double> xs, double p) => xs.Order().ElementAt(Math.Max(0, (int)Math.Ceiling(p * xs.Count) - 1));
 }
 
-public sealed record FloorPing(string Body);
-public sealed record FloorPong(string Body);
+public sealed record FloorPing(string Run, int Round, string Body);
+public sealed record FloorPong(string Run, int Round, string Body);
 public sealed record FloorEvent(string Id, double[] Series);
 public sealed class FloorMarker { public string Id { get; set; } = ""; }
 
 public sealed class PingConsumer : IConsumer<FloorPing>
 {
-    public Task Consume(ConsumeContext<FloorPing> context) => context.Publish(new FloorPong(context.Message.Body));
+    public Task Consume(ConsumeContext<FloorPing> context) =>
+        context.Publish(new FloorPong(context.Message.Run, context.Message.Round, context.Message.Body));
+}
+
+/// <summary>The pong one round waits for: only its own ends it (not a late one from a round that timed out, nor another run's).</summary>
+public sealed class Awaited(string run, int round)
+{
+    private readonly TaskCompletionSource<long> _answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task<long> Answer => _answer.Task;
+
+    public void Heard(string pongRun, int pongRound, long at)
+    {
+        if (pongRun == run && pongRound == round) _answer.TrySetResult(at);
+    }
 }
 
 public sealed class PongConsumer : IConsumer<FloorPong>
 {
-    public static TaskCompletionSource<long> Heard { get; set; } = new();
+    private static Awaited _awaited = new("", -1);
+
+    public static Awaited Expect(string run, int round)
+    {
+        var awaited = new Awaited(run, round);
+        Volatile.Write(ref _awaited, awaited);
+        return awaited;
+    }
 
     public Task Consume(ConsumeContext<FloorPong> context)
     {
-        Heard.TrySetResult(Stopwatch.GetTimestamp());
+        Volatile.Read(ref _awaited).Heard(context.Message.Run, context.Message.Round, Stopwatch.GetTimestamp());
         return Task.CompletedTask;
     }
 }
