@@ -12,17 +12,28 @@ namespace DataExchange.Reports;
 /// </summary>
 public static class BenchmarkLog
 {
+    /// <summary>Whether a schema is named as a benchmark's: starting with "bench", in lower-case letters, digits and '_'.</summary>
+    public static bool IsBenchmarkSchema(string schema) =>
+        schema.StartsWith("bench", StringComparison.Ordinal) && schema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
+
+    /// <summary>
+    /// Drops a benchmark's schema with everything in it. Only a schema named as a benchmark's (starting with "bench", in
+    /// lower-case letters, digits and '_'), so a mistyped name can never drop a service's.
+    /// </summary>
+    public static async Task DropSchemaAsync(string postgres, string schema, CancellationToken ct)
+    {
+        if (!IsBenchmarkSchema(schema))
+            throw new ArgumentException($"benchmark schema '{schema}' must start with 'bench' and be lower-case letters, digits and '_'", nameof(schema));
+        await using var connection = new NpgsqlConnection(postgres);
+        await connection.OpenAsync(ct);
+        await using var drop = new NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
+        await drop.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Drops <paramref name="schema"/> (it must start with "bench"), then appends about <paramref name="events"/> events.</summary>
     public static async Task<long> SeedAsync(string postgres, string schema, long events, int sellers, TextWriter progress, CancellationToken ct)
     {
-        if (!schema.StartsWith("bench", StringComparison.Ordinal) || !schema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
-            throw new ArgumentException($"benchmark schema '{schema}' must start with 'bench' and be lower-case letters, digits and '_'", nameof(schema));
-        await using (var connection = new NpgsqlConnection(postgres))
-        {
-            await connection.OpenAsync(ct);
-            await using var drop = new NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
-            await drop.ExecuteNonQueryAsync(ct);
-        }
+        await DropSchemaAsync(postgres, schema, ct);
         using var store = SettlementStores.Open(postgres, schema, SettlementProjections.Payout, createSchema: true);
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
 

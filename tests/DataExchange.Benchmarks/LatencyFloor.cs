@@ -33,14 +33,15 @@ public static class LatencyFloor
         var run = Guid.NewGuid().ToString("N")[..8];
         output.WriteLine($"Latency floor at rest, {rounds} rounds each after {WarmUp} warm-up rounds, {Idle.TotalMilliseconds:F0} ms idle between rounds ({Environment.ProcessorCount} cores)");
 
-        var raw = await WithEcho("raw", run, () => RawRoundTrips(rabbit, run, rounds));
-        output.WriteLine($"  RabbitMQ hop (RabbitMQ.Client, persistent, confirms)     : p50 {Median(raw) / 2:F2} ms  (round trip p50 {Median(raw):F2}, p90 {P90(raw):F2})");
-        var mt = await WithEcho("masstransit", run, () => MassTransitRoundTrips(rabbit, run, rounds));
-        output.WriteLine($"  MassTransit hop (publish to consume, two processes)      : p50 {Median(mt) / 2:F2} ms  (round trip p50 {Median(mt):F2}, p90 {P90(mt):F2})");
-        var (read, commit) = await MartenRoundTrips(postgres, $"bench_floor_{run}", rounds);
-        output.WriteLine($"  Marten read (one document by id)                         : p50 {Median(read):F2} ms  (p90 {P90(read):F2})");
-        output.WriteLine($"  Marten commit (start a stream with one event, a marker)  : p50 {Median(commit):F2} ms  (p90 {P90(commit):F2})");
-        var floor = 5 * Median(mt) / 2 + 4 * Median(commit) + 2 * Median(read);
+        var raw = Spread.Of(await WithEcho("raw", run, () => RawRoundTrips(rabbit, run, rounds)));
+        output.WriteLine($"  RabbitMQ hop (RabbitMQ.Client, persistent, confirms)     : p50 {raw.P50 / 2:F2} ms  (round trip p50 {raw.P50:F2}, p90 {raw.P90:F2})");
+        var mt = Spread.Of(await WithEcho("masstransit", run, () => MassTransitRoundTrips(rabbit, run, rounds)));
+        output.WriteLine($"  MassTransit hop (publish to consume, two processes)      : p50 {mt.P50 / 2:F2} ms  (round trip p50 {mt.P50:F2}, p90 {mt.P90:F2})");
+        var (reads, commits) = await MartenRoundTrips(postgres, $"bench_floor_{run}", rounds);
+        var (read, commit) = (Spread.Of(reads), Spread.Of(commits));
+        output.WriteLine($"  Marten read (one document by id)                         : p50 {read.P50:F2} ms  (p90 {read.P90:F2})");
+        output.WriteLine($"  Marten commit (start a stream with one event, a marker)  : p50 {commit.P50:F2} ms  (p90 {commit.P90:F2})");
+        var floor = 5 * mt.P50 / 2 + 4 * commit.P50 + 2 * read.P50;
         output.WriteLine($"  floor of one task without the mechanism (5 MassTransit hops, 4 commits, 2 reads): {floor:F1} ms");
         output.WriteLine($"  so a task's p50 at rest is over 10x the mechanism's time whenever `dx simulate` gives under {floor / 9:F2} ms per task");
         output.WriteLine("  (floor + mechanism > 10 x mechanism); run `./dx simulate` now for this run's figure");
@@ -182,10 +183,7 @@ public static class LatencyFloor
         }
         finally
         {
-            await using var connection = new Npgsql.NpgsqlConnection(postgres);
-            await connection.OpenAsync();
-            await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
-            await drop.ExecuteNonQueryAsync();
+            await DataExchange.Reports.BenchmarkLog.DropSchemaAsync(postgres, schema, CancellationToken.None);
         }
     }
 
@@ -252,11 +250,16 @@ public static class LatencyFloor
         ? v
         : throw new InvalidOperationException($"{name} is not set: source the env.sh that infra/up.sh writes");
 
-    private static double Median(List<double> xs) => Percentile(xs, 0.5);
-    private static double P90(List<double> xs) => Percentile(xs, 0.9);
-
-    /// <summary>Nearest rank.</summary>
-    private static double Percentile(List<double> xs, double p) => xs.Order().ElementAt(Math.Max(0, (int)Math.Ceiling(p * xs.Count) - 1));
+    /// <summary>Median and 90th percentile of a list of times (nearest rank).</summary>
+    private sealed record Spread(double P50, double P90)
+    {
+        public static Spread Of(List<double> times)
+        {
+            var sorted = times.Order().ToArray();
+            double At(double p) => sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)];
+            return new Spread(At(0.5), At(0.9));
+        }
+    }
 }
 
 public sealed record FloorPing(string Run, int Round, string Body);

@@ -59,6 +59,9 @@ public class HelpTests
     [InlineData(new[] { "audit", "task", "not-a-task" }, "'not-a-task' is not a task id (a GUID)")]
     [InlineData(new[] { "report", "settlement", "--from", "yesterday" }, "--from: 'yesterday' is not an ISO date or time")]
     [InlineData(new[] { "market" }, "see dx market --help")]
+    [InlineData(new[] { "projections", "benchmark", "--schema", "payout" }, "--schema: 'payout' is a service's schema")]
+    // Before the name was checked up front, this one failed only at the drop, as an unexpected failure (exit 70).
+    [InlineData(new[] { "projections", "benchmark", "--schema", "myschema" }, "--schema: 'myschema' must start with 'bench'")]
     public void A_mistake_names_the_option_and_exits_2(string[] args, string message)
     {
         var (code, _, err) = Dx(args);

@@ -40,6 +40,8 @@ public static class ProjectionsCommand
         {
             var schema = r.GetValue(benchSchema) ?? "bench_payout";
             if (SettlementProjections.Schemas.Contains(schema)) throw new UsageException($"--schema: '{schema}' is a service's schema; the benchmark drops its schema");
+            if (!BenchmarkLog.IsBenchmarkSchema(schema))
+                throw new UsageException($"--schema: '{schema}' must start with 'bench' and be lower-case letters, digits and '_' (the benchmark drops its schema)");
             BenchmarkAsync(r.PostgresOf(benchPostgres), schema, r.GetValue(events), r.GetValue(sellers), r.GetValue(keep), r.GetValue(reuse), r.Out(),
                 TimeSpan.FromSeconds(r.GetValue(benchTimeout)), CancellationToken.None).GetAwaiter().GetResult();
             return 0;
@@ -82,12 +84,6 @@ public static class ProjectionsCommand
         }
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"benchmark: rebuilt {results.Count} projections ({string.Join(", ", results.Select(r => r.Projection))}) over {last:N0} events in {clock.Elapsed.TotalSeconds:0.00} s = {last / clock.Elapsed.TotalSeconds:N0} events/s"));
-        if (!keep)
-        {
-            await using var connection = new Npgsql.NpgsqlConnection(postgres);
-            await connection.OpenAsync(ct);
-            await using var drop = new Npgsql.NpgsqlCommand($"drop schema if exists \"{schema}\" cascade", connection);
-            await drop.ExecuteNonQueryAsync(ct);
-        }
+        if (!keep) await BenchmarkLog.DropSchemaAsync(postgres, schema, ct);
     }
 }
