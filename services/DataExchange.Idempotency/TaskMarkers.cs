@@ -21,7 +21,7 @@ public static class TaskMarkers
     }
 
     /// <summary>A message neither retried by this process nor redelivered by the broker.</summary>
-    public static bool FirstDelivery(ConsumeContext message) => message.GetRetryAttempt() == 0 && !message.ReceiveContext.Redelivered;
+    private static bool FirstDelivery(ConsumeContext message) => message.GetRetryAttempt() == 0 && !message.ReceiveContext.Redelivered;
 
     /// <summary>The ids, deduplicated (a redelivery can put one task twice in a batch), minus those already marked.</summary>
     public static async Task<HashSet<Guid>> FreshAsync<T>(IQuerySession session, IEnumerable<Guid> ids, CancellationToken ct) where T : class, ITaskMarker
