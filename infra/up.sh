@@ -234,6 +234,20 @@ EOF
   echo "$MODE" >"$DX_INFRA_DIR/mode"
 }
 
+# The servers' ports lie inside Linux's range of ephemeral ports (32768-60999). While a server is down (a restart, the
+# fault suite's broker outage), the kernel may give its port to an outgoing connection as a source port (a client
+# reconnecting to that very port can even connect to itself), and the server then cannot listen again: seen once as
+# RabbitMQ failing to come back after infra/restart.sh (eaddrinuse on 55672). Reserved ports are never handed out so.
+reserve_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports
+  local ports="$DX_PG_PORT,$DX_RABBIT_PORT,$DX_RABBIT_MGMT_PORT,$DX_RABBIT_DIST_PORT,$DX_EPMD_PORT,$((DX_EPMD_PORT + 1))-$((DX_EPMD_PORT + 11))"
+  local current
+  current="$(cat "$file" 2>/dev/null || true)"
+  if ! { [[ -w $file ]] && echo "${current:+$current,}$ports" >"$file"; } 2>/dev/null; then
+    dx_log "could not reserve the ports $ports from the ephemeral range ($file): a server restarted while clients reconnect may find its port taken"
+  fi
+}
+
 # ---------------------------------------------------------------- main
 MODE="$(dx_mode)"
 RABBIT_MGMT=0
@@ -242,6 +256,7 @@ if [[ $MODE == docker ]]; then
   RABBIT_MGMT=1
 else
   ensure_packages
+  reserve_ports
   pg_up
   rabbit_up
 fi

@@ -158,8 +158,19 @@ public sealed class SubscriberFaultTests(SubscriberFixture market, ITestOutputHe
                 output.WriteLine($"{w.Name} (pid {w.Pid}) stderr:\n{w.Stderr}");
                 await w.DisposeAsync();
             }
-            // Broker accounts are per server: they go with this market.
-            foreach (var c in new[] { s, a, b2 }) await market.Rabbit.DeleteUserAsync(ParticipantBus.Account(c.Role, c.Id), CancellationToken.None);
+            // Broker accounts are per server: they go with this market. A broker that is unreachable here (it did not come
+            // back from the outage) must not hide the failure that brought the test here.
+            foreach (var c in new[] { s, a, b2 })
+            {
+                try
+                {
+                    await market.Rabbit.DeleteUserAsync(ParticipantBus.Account(c.Role, c.Id), CancellationToken.None);
+                }
+                catch (HttpRequestException e)
+                {
+                    output.WriteLine($"could not delete the broker account of {c.Role} {c.Id}: {e.Message}");
+                }
+            }
         }
     });
 
